@@ -1,0 +1,153 @@
+"""The layer contract every layer of the engine follows.
+
+After Keras' build/call/get_config and tinygrad's forward/backward:
+
+- ``__init__`` takes hyperparameters only (plus ``name`` and ``trainable``).
+- ``get_config()`` returns them JSON-safe; ``from_config(cfg)`` rebuilds the layer.
+- ``output_shape(input_shapes)`` infers the per-sample output shape with no data and raises a
+  :class:`~engine.errors.ShapeError` a person understands.
+- ``build(input_shapes, rng, dtype)`` creates ``params`` (a dict of arrays) from the input shapes.
+- ``forward(*xs, training=False)`` caches only what backward needs, and only when training.
+- ``backward(dy)`` writes ``grads[k]`` (same keys as ``params``) and returns the gradient with
+  respect to the input (a single array), or a tuple of them for layers with several inputs.
+
+Shapes given to ``output_shape`` and ``build`` are per sample (no batch dimension): a list with one
+tuple per input. Arrays given to ``forward`` carry the batch as their first axis.
+
+Optimizers update ``params[k]`` in place, so a layer must never rebind a parameter array after
+``build``.
+"""
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+
+#: layer type name -> class, filled by :func:`register`.
+LAYER_TYPES = {}
+
+
+def register(cls):
+    """Class decorator: make a layer type known to documents, the palette and the loader."""
+    LAYER_TYPES[cls.__name__] = cls
+    return cls
+
+
+def layer_from_config(type_name, config):
+    """Build a layer from its type name and config, with a clear error for unknown types."""
+    cls = LAYER_TYPES.get(type_name)
+    if cls is None:
+        known = ", ".join(sorted(LAYER_TYPES))
+        raise ConfigError(f"unknown layer type '{type_name}' (known types: {known})")
+    try:
+        return cls.from_config(dict(config))
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad settings for {type_name}: {exc}") from None
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses set the class attributes below and override the methods they need.
+    """
+
+    #: number of inputs the layer takes; ``None`` means "one or more" (Add, Concatenate).
+    n_inputs = 1
+    #: names of params that L1/L2 regularization applies to (weights, not biases).
+    regularized = ()
+    #: one sentence for tooltips and the palette, in the course notes' own terms.
+    description = ""
+    #: palette family ("Core", "Activations", "Convolution", ...).
+    family = "Core"
+
+    def __init__(self, name=None, trainable=True):
+        self.name = name
+        self.trainable = bool(trainable)
+        self.params = {}
+        self.grads = {}
+        self.built = False
+        self.input_shapes = None
+
+    # -- configuration -------------------------------------------------------------------------
+    def get_config(self):
+        """Hyperparameters as a JSON-safe dict; subclasses extend the base dict."""
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def type_name(self):
+        return type(self).__name__
+
+    # -- shapes --------------------------------------------------------------------------------
+    def output_shape(self, input_shapes):
+        """Per-sample output shape for the given per-sample input shapes (default: identity)."""
+        self._expect_inputs(input_shapes)
+        return tuple(input_shapes[0])
+
+    def _expect_inputs(self, input_shapes):
+        """Raise a readable ShapeError when the number of inputs is wrong."""
+        n = len(input_shapes)
+        if self.n_inputs is None:
+            if n < 1:
+                raise ShapeError(f"{self.label} needs at least one input, got none", self.name)
+        elif n != self.n_inputs:
+            what = "one input" if self.n_inputs == 1 else f"{self.n_inputs} inputs"
+            raise ShapeError(f"{self.label} takes {what}, got {n}", self.name)
+
+    @property
+    def label(self):
+        """How messages name this layer: "Conv2D 'conv1'"."""
+        return f"{self.type_name} '{self.name}'" if self.name else self.type_name
+
+    # -- parameters ----------------------------------------------------------------------------
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        """Create ``params`` for the given per-sample input shapes (default: no parameters)."""
+        self.input_shapes = [tuple(s) for s in input_shapes]
+        self.built = True
+
+    def param_count(self, input_shapes=None):
+        """Number of parameters; computed from ``params`` once built."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def zero_grads(self):
+        for k, p in self.params.items():
+            g = self.grads.get(k)
+            if g is None or g.shape != p.shape or g.dtype != p.dtype:
+                self.grads[k] = np.zeros_like(p)
+            else:
+                g.fill(0)
+
+    def astype(self, dtype):
+        """Cast every parameter (and buffer) to ``dtype``: used by gradient checks in float64."""
+        for k in list(self.params):
+            self.params[k] = self.params[k].astype(dtype)
+        for k in list(self.grads):
+            self.grads[k] = self.grads[k].astype(dtype)
+        for k, v in list(self.buffers().items()):
+            setattr(self, k, v.astype(dtype))
+
+    def buffers(self):
+        """Non-trainable state that is saved with the weights (BatchNorm's running averages).
+
+        Returns a dict attribute name -> array. The default has none.
+        """
+        return {}
+
+    # -- computation ---------------------------------------------------------------------------
+    def forward(self, *xs, training=False):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    # -- information for summaries and the canvas ------------------------------------------------
+    def notes(self):
+        """Warnings a summary shows next to this layer (e.g. a step activation cannot learn)."""
+        return []
+
+    def __repr__(self):
+        return f"<{self.label}>"
