@@ -296,12 +296,40 @@ class Network:
             node = self.nodes[name]
             in_shapes = [shapes[s] for s in node.inputs] if node.inputs else [shapes[name]]
             layer = node.layer
+            layer.init_hint = self.auto_initializer(name)
             if rebuild or not layer.built or layer.input_shapes != [tuple(s) for s in in_shapes]:
                 layer.build(in_shapes, rng=rng, dtype=self.dtype)
                 layer.input_shapes = [tuple(s) for s in in_shapes]
                 layer.built = True
                 layer.zero_grads()
         return self
+
+    #: activations after which "auto" initializers choose He (variance 2/n); Xavier otherwise.
+    HE_ACTIVATIONS = ("relu", "leaky_relu", "elu")
+    #: layers "auto" looks through on the way to the activation (they keep the shape and meaning).
+    _TRANSPARENT = ("BatchNorm", "Dropout")
+
+    def auto_initializer(self, name):
+        """What ``initializer="auto"`` means for node ``name``: "he" or "xavier".
+
+        Follows the node's single consumer (looking through BatchNorm and Dropout): He when it is
+        an Activation of the ReLU family, Xavier (variance 1/n, for tanh/sigmoid/linear/softmax)
+        otherwise, including when the node feeds several others.
+        """
+        seen = set()
+        current = name
+        while current not in seen:
+            seen.add(current)
+            readers = self.consumers(current)
+            if len(readers) != 1:
+                return "xavier"
+            layer = self.nodes[readers[0]].layer
+            if layer.type_name == "Activation":
+                return "he" if getattr(layer, "kind", None) in self.HE_ACTIVATIONS else "xavier"
+            if layer.type_name not in self._TRANSPARENT:
+                return "xavier"
+            current = readers[0]
+        return "xavier"
 
     @property
     def built(self):

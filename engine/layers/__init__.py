@@ -1,4 +1,5 @@
 """Every layer type of the engine. Importing this package registers them all."""
 
 from .base import LAYER_TYPES, Layer, layer_from_config, register  # noqa: F401
-from .core import Input  # noqa: F401
+from .core import Dense, Flatten, Input, Reshape  # noqa: F401
+from .activations import Activation  # noqa: F401

@@ -68,6 +68,8 @@ class Layer:
         self.grads = {}
         self.built = False
         self.input_shapes = None
+        #: what an ``initializer="auto"`` setting resolves to; set by Network.build ("he"/"xavier").
+        self.init_hint = None
 
     # -- configuration -------------------------------------------------------------------------
     def get_config(self):
@@ -108,6 +110,13 @@ class Layer:
         """Create ``params`` for the given per-sample input shapes (default: no parameters)."""
         self.input_shapes = [tuple(s) for s in input_shapes]
         self.built = True
+
+    def resolve_initializer(self, name):
+        """The concrete initializer name for a setting: ``"auto"`` becomes the network's hint
+        (He before a ReLU-family activation, else Xavier), other names are returned unchanged."""
+        if str(name).lower() == "auto":
+            return self.init_hint or "xavier"
+        return name
 
     def param_count(self, input_shapes=None):
         """Number of parameters; computed from ``params`` once built."""

@@ -1,0 +1,147 @@
+"""Activation layers: the non-linearity g(z) applied element by element after a linear layer.
+
+``Activation(kind)`` with kind one of sigmoid, tanh, relu, leaky_relu (slope ``alpha`` for z < 0),
+elu (``alpha``), linear, softmax (over the last axis) and step (a hard threshold: its gradient is
+zero everywhere, so nothing before it can learn).
+
+Fusion with a loss: when this layer is a softmax (or sigmoid) output and the loss is softmax
+(binary) cross-entropy, :mod:`engine.losses` sets ``fused = True`` for one backward pass and hands
+the network the gradient with respect to this layer's INPUT, ``(a - y)/m``; ``backward`` then passes
+it through unchanged. ``forward`` and ``backward`` clear the flag, so it never outlives one step.
+"""
+
+import numpy as np
+
+from .base import Layer, register
+
+ACTIVATION_KINDS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "linear", "softmax", "step")
+
+
+def sigmoid(z):
+    """Numerically stable logistic 1/(1+e^-z): never overflows for large |z|."""
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def softmax(z, axis=-1):
+    """Softmax over ``axis``, subtracting the max first so exp never overflows."""
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+@register
+class Activation(Layer):
+    """Element-wise non-linearity a = g(z); softmax works over the last axis.
+
+    kind : one of sigmoid, tanh, relu, leaky_relu, elu, linear, softmax, step.
+    alpha : slope for z < 0 of leaky_relu (default 0.01), scale of elu's negative part (default 1.0).
+
+    x : ndarray of any shape (batch, ...) -> ndarray of the same shape.
+    """
+
+    family = "Activations"
+    description = "The non-linearity a = g(z) after a linear layer: sigmoid, tanh, ReLU, leaky ReLU, ELU, softmax..."
+
+    _DESCRIPTIONS = {
+        "sigmoid": "sigmoid 1/(1+e^-z): squashes z into (0, 1); saturates (slow learning) for large |z|",
+        "tanh": "tanh: squashes z into (-1, 1), zero-centred; saturates for large |z|",
+        "relu": "ReLU max(0, z): gradient 1 for z > 0, so it learns fast; units can die (always 0)",
+        "leaky_relu": "leaky ReLU: like ReLU but a small slope alpha for z < 0, so units do not die",
+        "elu": "ELU: z for z > 0, alpha (e^z - 1) below: smooth and zero-centred-ish",
+        "linear": "linear (identity): a = z",
+        "softmax": "softmax: turns the scores of C classes into probabilities that sum to 1",
+        "step": "step (perceptron): 1 if z > 0 else 0; its gradient is zero, so it cannot learn",
+    }
+
+    def __init__(self, kind="relu", alpha=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        kind = str(kind).lower()
+        if kind not in ACTIVATION_KINDS:
+            raise ValueError(f"unknown activation '{kind}' (known: {', '.join(ACTIVATION_KINDS)})")
+        self.kind = kind
+        if alpha is None:
+            alpha = 0.01 if kind == "leaky_relu" else 1.0
+        self.alpha = float(alpha)
+        self.fused = False
+        self._cache = None
+
+    def get_config(self):
+        cfg = {**super().get_config(), "kind": self.kind}
+        if self.kind in ("leaky_relu", "elu"):
+            cfg["alpha"] = self.alpha
+        return cfg
+
+    @property
+    def label(self):
+        return f"{self.kind} '{self.name}'" if self.name else f"Activation({self.kind})"
+
+    def forward(self, x, training=False):
+        """x : ndarray of shape (batch, ...) -> a = g(x), same shape."""
+        self.fused = False
+        k = self.kind
+        if k == "sigmoid":
+            a = sigmoid(x)
+        elif k == "tanh":
+            a = np.tanh(x)
+        elif k == "relu":
+            a = np.maximum(x, 0)
+        elif k == "leaky_relu":
+            a = np.where(x > 0, x, self.alpha * x)
+        elif k == "elu":
+            a = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+        elif k == "linear":
+            a = x
+        elif k == "softmax":
+            a = softmax(x, axis=-1)
+        else:  # step
+            a = (x > 0).astype(x.dtype)
+        if training:
+            # what backward needs: the output for sigmoid/tanh/softmax/elu, the input sign otherwise
+            if k in ("sigmoid", "tanh", "softmax"):
+                self._cache = a
+            elif k in ("relu", "leaky_relu"):
+                self._cache = x > 0
+            elif k == "elu":
+                self._cache = (x > 0, a)
+            else:
+                self._cache = x.shape
+        else:
+            self._cache = None
+        return a
+
+    def backward(self, dy):
+        """dy : dL/da, same shape as the output -> dL/dz."""
+        if self.fused:
+            self.fused = False
+            return dy  # the loss already gave the gradient with respect to z
+        c = self._cache
+        if c is None:
+            raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
+        k = self.kind
+        if k == "sigmoid":
+            return dy * c * (1 - c)
+        if k == "tanh":
+            return dy * (1 - c * c)
+        if k == "relu":
+            return dy * c
+        if k == "leaky_relu":
+            return np.where(c, dy, self.alpha * dy)
+        if k == "elu":
+            pos, a = c
+            return np.where(pos, dy, dy * (a + self.alpha))
+        if k == "linear":
+            return dy
+        if k == "softmax":
+            # Jacobian-vector product: a * (dy - sum(dy * a))
+            return c * (dy - (dy * c).sum(axis=-1, keepdims=True))
+        return np.zeros_like(dy)  # step: zero gradient
+
+    def notes(self):
+        if self.kind == "step":
+            return ["step activation: its gradient is zero everywhere, so the layers before it cannot learn"]
+        return []
