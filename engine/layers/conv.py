@@ -1,0 +1,811 @@
+"""Convolutional layers: Conv2D, Conv1x1, Conv1D, ZeroPadding2D, MaxPool2D, AvgPool2D and global pooling.
+
+Layout: one sample is channels first, ``(C, H, W)`` for images (the digits are ``(1, 28, 28)``) and
+``(C, L)`` for sequences and spectrograms. A batch adds the batch axis in front: ``(N, C, H, W)``.
+
+How it is computed (fast, no Python loop over pixels or samples):
+
+- *im2col*: a strided view of the zero-padded input (``numpy.lib.stride_tricks.as_strided``) lists every
+  window the filter visits; reshaping that view copies the windows into one matrix of shape
+  ``(C*kh*kw, N*Ho*Wo)``.
+- one matrix product (BLAS GEMM) with the filters reshaped to ``(F, C*kh*kw)`` gives every output
+  pixel of every filter of every sample at once.
+- backward: two more GEMMs give ``dW`` and the gradient of the windows; *col2im* adds the window
+  gradients back onto the input with one vectorised strided add per kernel offset (``kh*kw`` adds),
+  never per pixel.
+
+``PARALLEL`` chooses how the two cores are used: ``"blas"`` (one big GEMM, BLAS threads) or
+``"chunks"`` (the batch split across a thread pool). benchmarks/bench_conv.py measures both;
+the faster one is the default.
+"""
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import ConfigError, ShapeError
+from .base import Layer, register
+
+#: "blas": one GEMM over the whole batch (BLAS uses its threads); "chunks": the batch is split
+#: across a thread pool, each chunk doing its own im2col + GEMM (numpy releases the GIL).
+PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "blas")
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+    return _POOL
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+def _pair(value, what):
+    """An int or a pair of ints -> a pair of positive ints."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"{what} must be one number or two (height, width), got {value!r}")
+        a, b = value
+    else:
+        a = b = value
+    try:
+        a, b = int(a), int(b)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be whole numbers, got {value!r}") from None
+    if a < 1 or b < 1:
+        raise ValueError(f"{what} must be at least 1, got {value!r}")
+    return a, b
+
+
+def _check_padding(padding):
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid', 'same' or a number of zero pixels, got {padding!r}")
+        return p
+    if isinstance(padding, (list, tuple)):
+        if len(padding) != 2:
+            raise ValueError(f"padding must be 'valid', 'same', a number or two numbers, got {padding!r}")
+        out = tuple(int(v) for v in padding)
+    else:
+        try:
+            out = int(padding)
+        except (TypeError, ValueError):
+            raise ValueError(f"padding must be 'valid', 'same' or a number of zero pixels, got {padding!r}") from None
+        out = (out, out)
+    if min(out) < 0:
+        raise ValueError(f"padding cannot be negative, got {padding!r}")
+    return out
+
+
+def _axis_geometry(size, k, s, d, padding, axis):
+    """Output size and (before, after) zero padding along one axis; None if the kernel does not fit."""
+    span = d * (k - 1) + 1
+    if padding == "valid":
+        before = after = 0
+    elif padding == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + span - size, 0)
+        before = total // 2
+        after = total - before
+    else:
+        before = after = padding[axis]
+    padded = size + before + after
+    if padded < span:
+        return None, (before, after), span
+    return (padded - span) // s + 1, (before, after), span
+
+
+def _windows(xp, kh, kw, sh, sw, dh, dw, ho, wo):
+    """Strided view of shape (N, C, kh, kw, Ho, Wo) over a padded batch xp (N, C, Hp, Wp): no copy."""
+    n, c = xp.shape[:2]
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(
+        xp, shape=(n, c, kh, kw, ho, wo), strides=(s0, s1, dh * s2, dw * s3, sh * s2, sw * s3), writeable=False
+    )
+
+
+def _pad(x, pads, value=0.0):
+    (t, b), (l, r) = pads
+    if not (t or b or l or r):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + t + b, w + l + r), value, dtype=x.dtype)
+    xp[:, :, t:t + h, l:l + w] = x
+    return xp
+
+
+def _default_init(shape, fan_in, fan_out, rng, dtype, name):
+    """He (variance 2/fan_in) for "auto": convolutions are almost always followed by ReLU."""
+    if name in ("auto", None):
+        name = "he"
+    try:
+        from ..initializers import get_initializer
+    except ImportError:  # pragma: no cover - the initializers module lands with the core layers
+        get_initializer = None
+    if get_initializer is not None:
+        return np.asarray(get_initializer(name)(shape, fan_in, fan_out, rng, dtype), dtype=dtype)
+    if name == "he":
+        return (rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype)
+    if name in ("xavier", "glorot"):
+        return (rng.standard_normal(shape) * math.sqrt(1.0 / fan_in)).astype(dtype)
+    if name == "zeros":
+        return np.zeros(shape, dtype)
+    if name == "normal":
+        return (rng.standard_normal(shape) * 0.01).astype(dtype)
+    raise ConfigError(f"unknown initializer '{name}' (known: auto, he, xavier, normal, zeros)")
+
+
+# ----------------------------------------------------------------------------------------------
+# the convolution kernels: im2col + GEMM forward, GEMM + col2im backward
+# ----------------------------------------------------------------------------------------------
+def _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo):
+    """Windows of xp as a matrix (C*kh*kw, N*Ho*Wo) (a copy, C-contiguous)."""
+    n, c = xp.shape[:2]
+    win = _windows(xp, kh, kw, sh, sw, dh, dw, ho, wo)  # (N, C, kh, kw, Ho, Wo)
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype=xp.dtype)
+    cols[...] = win.transpose(1, 2, 3, 0, 4, 5)
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+def _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo):
+    """Sum window gradients dcols (C, kh, kw, N, Ho, Wo) back onto the padded input.
+
+    Returns an array of shape (N, C, Hp, Wp) (a transposed view of a (C, N, Hp, Wp) buffer).
+    One strided add per kernel offset: kh*kw vectorised adds, no loop over pixels or samples.
+    """
+    n, c, hp, wp = xp_shape
+    dxp = np.zeros((c, n, hp, wp), dtype=dcols.dtype)
+    for i in range(kh):
+        r0 = i * dh
+        for j in range(kw):
+            c0 = j * dw
+            dxp[:, :, r0:r0 + sh * (ho - 1) + 1:sh, c0:c0 + sw * (wo - 1) + 1:sw] += dcols[:, i, j]
+    return dxp.transpose(1, 0, 2, 3)
+
+
+def _conv_forward(xp, wmat, bias, geo):
+    """y (N, F, Ho, Wo) and the im2col matrix for a padded batch xp (N, C, Hp, Wp)."""
+    kh, kw, sh, sw, dh, dw, ho, wo = geo
+    n = xp.shape[0]
+    f = wmat.shape[0]
+    cols = _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
+    out = wmat @ cols  # (F, N*Ho*Wo): the one GEMM
+    if bias is not None:
+        out += bias[:, None]
+    y = out.reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
+    return y, cols
+
+
+def _conv_backward(dy, cols, wmat, xp_shape, geo, need_dx=True):
+    """dW (F, C*kh*kw), db (F,), and dxp (N, C, Hp, Wp) or None."""
+    kh, kw, sh, sw, dh, dw, ho, wo = geo
+    n, c = xp_shape[:2]
+    f = wmat.shape[0]
+    dymat = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(f, n * ho * wo)
+    dW = dymat @ cols.T
+    db = dymat.sum(axis=1)
+    if not need_dx:
+        return dW, db, None
+    dcols = (wmat.T @ dymat).reshape(c, kh, kw, n, ho, wo)
+    return dW, db, _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo)
+
+
+def _chunks(n, parts):
+    step = -(-n // parts)
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Conv2D
+# ----------------------------------------------------------------------------------------------
+@register
+class Conv2D(Layer):
+    """2-D convolution over images of shape (C, H, W), with ``filters`` learned kernels.
+
+    Every filter has shape (C, kh, kw): it spans all input channels (an RGB filter is 3 x kh x kw)
+    and slides over the image ``stride`` pixels at a time; at each position the output is the sum
+    of the filter times the window under it, plus the filter's bias. Several filters give several
+    output channels (one feature map per filter: a vertical-edge one, a horizontal-edge one ...).
+
+    Like every framework (and like the course notes' worked examples) this computes the
+    **cross-correlation**: the filter is laid on the window as it is. The mathematical
+    convolution first *flips* the filter (rotates it 180 degrees) and then does the same; since
+    the filter is learned, the network simply learns the flipped filter, so nothing is lost.
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters = output channels F.
+    kernel_size : int or (kh, kw)
+        Filter height and width (odd sizes keep 'same' padding symmetric).
+    stride : int or (sh, sw)
+        Step between filter positions ("strided convolution").
+    padding : 'valid', 'same' or int or (ph, pw)
+        'valid': no padding, the output shrinks to (H - k)/s + 1; 'same': zero padding so that the
+        output is ceil(H / s) (H itself for stride 1); a number: that many zero pixels on every side.
+    dilation : int or (dh, dw)
+        Gaps between filter taps (a dilated filter of size k spans d*(k-1)+1 pixels).
+    use_bias : bool
+    initializer : str
+        'auto' (He: variance 2/fan_in, right before ReLU), 'he', 'xavier', 'normal', 'zeros'.
+    l1, l2 : float
+        Regularization strengths for W.
+
+    Shapes: x : ndarray of shape (batch, C, H, W) -> y : ndarray of shape (batch, F, Ho, Wo).
+    ``params["W"]`` has shape (F, C, kh, kw) (the PyTorch/ONNX layout), ``params["b"]`` shape (F,).
+    """
+
+    family = "Convolution"
+    description = (
+        "Slides learned filters over the image and sums filter x window at each step (cross-correlation: "
+        "the maths convolution would flip the filter first); each filter makes one feature map."
+    )
+    regularized = ("W",)
+
+    def __init__(self, filters, kernel_size=3, stride=1, padding="valid", dilation=1, use_bias=True,
+                 initializer="auto", l1=0.0, l2=0.0, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.filters = int(filters)
+        if self.filters < 1:
+            raise ValueError(f"filters must be at least 1, got {filters}")
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _check_padding(padding)
+        self.dilation = _pair(dilation, "dilation")
+        self.use_bias = bool(use_bias)
+        self.initializer = str(initializer)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        if self.l1 < 0 or self.l2 < 0:
+            raise ValueError("l1 and l2 cannot be negative")
+        self._cache = None
+
+    def get_config(self):
+        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": pad,
+            "dilation": list(self.dilation),
+            "use_bias": self.use_bias,
+            "initializer": self.initializer,
+            "l1": self.l1,
+            "l2": self.l2,
+        }
+
+    # -- shapes --------------------------------------------------------------------------------
+    def _geometry(self, shape):
+        """(Ho, Wo), pads ((t, b), (l, r)) for a per-sample shape (C, H, W); clear errors."""
+        if len(shape) != 3:
+            hint = " (add a Reshape to (1, 28, 28) for flat digits)" if len(shape) == 1 else ""
+            raise ShapeError(f"{self.label} needs (C, H, W) input, got {tuple(shape)}{hint}", self.name)
+        _, h, w = shape
+        kh, kw = self.kernel_size
+        ho, ph, spanh = _axis_geometry(h, kh, self.stride[0], self.dilation[0], self.padding, 0)
+        wo, pw, spanw = _axis_geometry(w, kw, self.stride[1], self.dilation[1], self.padding, 1)
+        if ho is None or wo is None:
+            dil = "" if self.dilation == (1, 1) else f" (dilated to {spanh}x{spanw})"
+            pad = self.padding if isinstance(self.padding, str) else f"{self.padding[0]},{self.padding[1]}"
+            raise ShapeError(
+                f"{self.label}: its {kh}x{kw} kernel{dil} is larger than its {h}x{w} input "
+                f"(padding {pad}): use a smaller kernel, more padding or a bigger input",
+                self.name,
+            )
+        return (ho, wo), (ph, pw)
+
+    def pads(self, input_shape):
+        """Zero padding as (top, bottom, left, right) for a per-sample input shape (for ONNX export)."""
+        _, ((t, b), (l, r)) = self._geometry(tuple(input_shape))
+        return t, b, l, r
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        (ho, wo), _ = self._geometry(tuple(input_shapes[0]))
+        return (self.filters, ho, wo)
+
+    def param_count(self, input_shapes=None):
+        if input_shapes is None:
+            return super().param_count()
+        c = input_shapes[0][0]
+        kh, kw = self.kernel_size
+        return self.filters * c * kh * kw + (self.filters if self.use_bias else 0)
+
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        self._geometry(shape)
+        rng = rng if rng is not None else np.random.default_rng()
+        c = shape[0]
+        kh, kw = self.kernel_size
+        fan_in = c * kh * kw
+        fan_out = self.filters * kh * kw
+        self.params = {"W": _default_init((self.filters, c, kh, kw), fan_in, fan_out, rng, dtype, self.initializer)}
+        if self.use_bias:
+            self.params["b"] = np.zeros(self.filters, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        super().build(input_shapes, rng, dtype)
+
+    # -- computation ---------------------------------------------------------------------------
+    def _geo(self, x):
+        (ho, wo), pads = self._geometry(tuple(x.shape[1:]))
+        kh, kw = self.kernel_size
+        return (kh, kw, self.stride[0], self.stride[1], self.dilation[0], self.dilation[1], ho, wo), pads
+
+    def forward(self, x, training=False):
+        """x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, F, Ho, Wo)."""
+        geo, pads = self._geo(x)
+        W = self.params["W"]
+        wmat = W.reshape(W.shape[0], -1)
+        if wmat.dtype != x.dtype:
+            wmat = wmat.astype(x.dtype)
+        b = self.params.get("b")
+        xp = _pad(x, pads)
+        n = x.shape[0]
+        if PARALLEL == "chunks" and n >= 8:
+            parts = _chunks(n, 2)
+            res = list(_pool().map(lambda ab: _conv_forward(xp[ab[0]:ab[1]], wmat, b, geo), parts))
+            y = np.concatenate([r[0] for r in res], axis=0)
+            cols = [r[1] for r in res] if training else None
+            parts = parts if training else None
+        else:
+            y, cols = _conv_forward(xp, wmat, b, geo)
+            parts = None
+        self._cache = (cols, xp.shape, pads, geo, parts, x.shape) if training else None
+        return y
+
+    def backward(self, dy):
+        """dy : ndarray of shape (batch, F, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W)."""
+        if self._cache is None:
+            raise RuntimeError(f"{self.label}: backward needs a forward(training=True) first")
+        cols, xp_shape, pads, geo, parts, x_shape = self._cache
+        W = self.params["W"]
+        wmat = W.reshape(W.shape[0], -1)
+        if parts is None:
+            dW, db, dxp = _conv_backward(dy, cols, wmat, xp_shape, geo)
+        else:
+            def one(k):
+                a, b = parts[k]
+                return _conv_backward(dy[a:b], cols[k], wmat, (b - a,) + tuple(xp_shape[1:]), geo)
+
+            res = list(_pool().map(one, range(len(parts))))
+            dW = sum(r[0] for r in res)
+            db = sum(r[1] for r in res)
+            dxp = np.concatenate([r[2] for r in res], axis=0)
+        self.grads["W"] = dW.reshape(W.shape).astype(W.dtype, copy=False)
+        if self.use_bias:
+            self.grads["b"] = db.astype(W.dtype, copy=False)
+        (t, _), (l, _) = pads
+        h, w = x_shape[2:]
+        self._cache = None
+        return dxp[:, :, t:t + h, l:l + w]
+
+
+@register
+class Conv1x1(Conv2D):
+    """1x1 convolution ("network in network"): mixes channels at every pixel, H and W unchanged.
+
+    Pooling shrinks height and width; a 1x1 convolution with fewer filters than input channels
+    shrinks the depth (channels) instead, which is what makes Inception modules cheap. It is a
+    Conv2D with kernel_size 1 (so it has no kernel_size setting of its own).
+
+    Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, filters, H, W).
+    """
+
+    description = (
+        "A 1x1 convolution: a small Dense layer applied at every pixel across channels; "
+        "fewer filters than channels shrinks the depth (as pooling shrinks height and width)."
+    )
+
+    def __init__(self, filters, stride=1, use_bias=True, initializer="auto", l1=0.0, l2=0.0,
+                 name=None, trainable=True):
+        super().__init__(filters, kernel_size=1, stride=stride, padding="valid", dilation=1, use_bias=use_bias,
+                         initializer=initializer, l1=l1, l2=l2, name=name, trainable=trainable)
+
+    def get_config(self):
+        cfg = super().get_config()
+        for k in ("kernel_size", "padding", "dilation"):
+            cfg.pop(k)
+        return cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# Conv1D
+# ----------------------------------------------------------------------------------------------
+@register
+class Conv1D(Layer):
+    """1-D convolution over sequences or spectrograms of shape (C, L) (channels, time steps).
+
+    The same cross-correlation as Conv2D (no filter flip) along one axis: each of the ``filters``
+    kernels has shape (C, k) and slides along L.
+
+    Parameters: filters, kernel_size (int), stride, padding ('valid', 'same' or int), dilation,
+    use_bias, initializer, l1, l2 (as Conv2D).
+
+    Shapes: x : ndarray of shape (batch, C, L) -> ndarray of shape (batch, filters, Lo).
+    ``params["W"]`` has shape (filters, C, k) (PyTorch/ONNX layout), ``params["b"]`` shape (filters,).
+    """
+
+    family = "Convolution"
+    description = (
+        "Slides learned filters along a sequence or spectrogram (C, L): one feature track per filter "
+        "(cross-correlation, no filter flip)."
+    )
+    regularized = ("W",)
+
+    def __init__(self, filters, kernel_size=3, stride=1, padding="valid", dilation=1, use_bias=True,
+                 initializer="auto", l1=0.0, l2=0.0, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.filters = int(filters)
+        if self.filters < 1:
+            raise ValueError(f"filters must be at least 1, got {filters}")
+        self.kernel_size = _pair(kernel_size, "kernel_size")[0]
+        self.stride = _pair(stride, "stride")[0]
+        self.dilation = _pair(dilation, "dilation")[0]
+        pad = _check_padding(padding)
+        self.padding = pad if isinstance(pad, str) else pad[0]
+        self.use_bias = bool(use_bias)
+        self.initializer = str(initializer)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self._conv = Conv2D(self.filters, (1, self.kernel_size), (1, self.stride),
+                            self.padding if isinstance(self.padding, str) else (0, self.padding),
+                            (1, self.dilation), self.use_bias, self.initializer)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "use_bias": self.use_bias,
+            "initializer": self.initializer,
+            "l1": self.l1,
+            "l2": self.l2,
+        }
+
+    def _check(self, shape):
+        if len(shape) != 2:
+            raise ShapeError(f"{self.label} needs (C, L) input (channels, length), got {tuple(shape)}", self.name)
+        c, length = shape
+        lo, _, span = _axis_geometry(length, self.kernel_size, self.stride, self.dilation,
+                                     self.padding if isinstance(self.padding, str) else (self.padding,), 0)
+        if lo is None:
+            raise ShapeError(
+                f"{self.label}: its kernel of {self.kernel_size} (spanning {span}) is larger than its "
+                f"input length {length} (padding {self.padding}): use a smaller kernel or more padding",
+                self.name,
+            )
+        return lo
+
+    def pads(self, input_shape):
+        """Zero padding as (begin, end) along L for a per-sample input shape (for ONNX export)."""
+        self._check(tuple(input_shape))
+        _, _, l, r = self._conv.pads((input_shape[0], 1, input_shape[1]))
+        return l, r
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        return (self.filters, self._check(tuple(input_shapes[0])))
+
+    def param_count(self, input_shapes=None):
+        if input_shapes is None:
+            return super().param_count()
+        return self.filters * input_shapes[0][0] * self.kernel_size + (self.filters if self.use_bias else 0)
+
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        self._expect_inputs(input_shapes)
+        self._check(tuple(input_shapes[0]))
+        rng = rng if rng is not None else np.random.default_rng()
+        c = input_shapes[0][0]
+        k = self.kernel_size
+        self.params = {"W": _default_init((self.filters, c, k), c * k, self.filters * k, rng, dtype, self.initializer)}
+        if self.use_bias:
+            self.params["b"] = np.zeros(self.filters, dtype=dtype)
+        self.grads = {k_: np.zeros_like(v) for k_, v in self.params.items()}
+        super().build(input_shapes, rng, dtype)
+
+    def _sync(self):
+        W = self.params["W"]
+        self._conv.params = {"W": W.reshape(W.shape[0], W.shape[1], 1, W.shape[2])}
+        if self.use_bias:
+            self._conv.params["b"] = self.params["b"]
+        self._conv.grads = {}
+
+    def forward(self, x, training=False):
+        """x : ndarray of shape (batch, C, L) -> ndarray of shape (batch, filters, Lo)."""
+        self._check(tuple(x.shape[1:]))
+        self._sync()
+        y = self._conv.forward(x[:, :, None, :], training=training)
+        return y[:, :, 0, :]
+
+    def backward(self, dy):
+        """dy : ndarray of shape (batch, filters, Lo) -> dx : ndarray of shape (batch, C, L)."""
+        dx = self._conv.backward(dy[:, :, None, :])
+        self.grads["W"] = self._conv.grads["W"].reshape(self.params["W"].shape)
+        if self.use_bias:
+            self.grads["b"] = self._conv.grads["b"]
+        return dx[:, :, 0, :]
+
+
+# ----------------------------------------------------------------------------------------------
+# ZeroPadding2D
+# ----------------------------------------------------------------------------------------------
+@register
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros around each feature map.
+
+    padding : int (all sides), (rows, cols), or (top, bottom, left, right).
+    Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, H+top+bottom, W+left+right).
+    """
+
+    family = "Convolution"
+    description = "Adds a border of zero pixels around every feature map, so a following convolution does not shrink it."
+
+    def __init__(self, padding=1, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        if isinstance(padding, (list, tuple)):
+            vals = [int(v) for v in padding]
+            if len(vals) == 2:
+                vals = [vals[0], vals[0], vals[1], vals[1]]
+            elif len(vals) != 4:
+                raise ValueError(f"padding must be 1, 2 or 4 numbers, got {padding!r}")
+        else:
+            vals = [int(padding)] * 4
+        if min(vals) < 0:
+            raise ValueError(f"padding cannot be negative, got {padding!r}")
+        self.padding = tuple(vals)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": list(self.padding)}
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        if len(shape) != 3:
+            raise ShapeError(f"{self.label} needs (C, H, W) input, got {shape}", self.name)
+        t, b, l, r = self.padding
+        return (shape[0], shape[1] + t + b, shape[2] + l + r)
+
+    def forward(self, x, training=False):
+        self.output_shape([x.shape[1:]])
+        t, b, l, r = self.padding
+        return _pad(x, ((t, b), (l, r)))
+
+    def backward(self, dy):
+        t, b, l, r = self.padding
+        return dy[:, :, t:dy.shape[2] - b, l:dy.shape[3] - r]
+
+
+# ----------------------------------------------------------------------------------------------
+# pooling
+# ----------------------------------------------------------------------------------------------
+class _Pool2D(Layer):
+    """Shared shape logic of MaxPool2D and AvgPool2D."""
+
+    family = "Convolution"
+
+    def __init__(self, pool_size=2, stride=None, padding="valid", name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.pool_size = _pair(pool_size, "pool_size")
+        self.stride = _pair(stride, "stride") if stride is not None else self.pool_size
+        self.padding = _check_padding(padding)
+        self._cache = None
+
+    def get_config(self):
+        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {**super().get_config(), "pool_size": list(self.pool_size), "stride": list(self.stride),
+                "padding": pad}
+
+    def _geometry(self, shape):
+        if len(shape) != 3:
+            raise ShapeError(f"{self.label} needs (C, H, W) input, got {tuple(shape)}", self.name)
+        _, h, w = shape
+        ph, pw = self.pool_size
+        ho, padh, _ = _axis_geometry(h, ph, self.stride[0], 1, self.padding, 0)
+        wo, padw, _ = _axis_geometry(w, pw, self.stride[1], 1, self.padding, 1)
+        if ho is None or wo is None:
+            raise ShapeError(
+                f"{self.label}: its {ph}x{pw} window is larger than its {h}x{w} input", self.name
+            )
+        return (ho, wo), (padh, padw)
+
+    def pads(self, input_shape):
+        """Padding as (top, bottom, left, right) for a per-sample input shape (for ONNX export)."""
+        _, ((t, b), (l, r)) = self._geometry(tuple(input_shape))
+        return t, b, l, r
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        (ho, wo), _ = self._geometry(shape)
+        return (shape[0], ho, wo)
+
+    def _slices(self, ho, wo):
+        """For every window offset (i, j): the strided slices of the padded input it touches."""
+        ph, pw = self.pool_size
+        sh, sw = self.stride
+        for i in range(ph):
+            for j in range(pw):
+                yield i * pw + j, (slice(None), slice(None), slice(i, i + sh * (ho - 1) + 1, sh),
+                                   slice(j, j + sw * (wo - 1) + 1, sw))
+
+
+@register
+class MaxPool2D(_Pool2D):
+    """Max pooling: keeps the largest value of each pool_size window of each feature map.
+
+    No weights to learn (only the hyperparameters pool_size and stride); it shrinks H and W and keeps
+    the strongest response of each feature. Backward sends each output's gradient to the one input
+    that was the maximum (the first one on ties).
+
+    Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, Ho, Wo).
+    """
+
+    description = "Keeps the largest value in each window of each feature map: shrinks height and width, nothing to learn."
+
+    def forward(self, x, training=False):
+        """x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, Ho, Wo)."""
+        (ho, wo), pads = self._geometry(tuple(x.shape[1:]))
+        ph, pw = self.pool_size
+        sh, sw = self.stride
+        n, c, h, w = x.shape
+        simple = pads == ((0, 0), (0, 0)) and (sh, sw) == (ph, pw)
+        if simple and not training:
+            xr = x[:, :, :ho * ph, :wo * pw].reshape(n, c, ho, ph, wo, pw)
+            self._cache = None
+            return xr.max(axis=(3, 5))
+        xp = _pad(x, pads, value=-np.inf)
+        if simple:
+            # non-overlapping windows: (N, C, Ho, Wo, ph*pw) in one transpose copy
+            win = xp[:, :, :ho * ph, :wo * pw].reshape(n, c, ho, ph, wo, pw).transpose(0, 1, 2, 4, 3, 5)
+        else:
+            s0, s1, s2, s3 = xp.strides
+            win = as_strided(xp, shape=(n, c, ho, wo, ph, pw), strides=(s0, s1, sh * s2, sw * s3, s2, s3),
+                             writeable=False)
+        win = win.reshape(n, c, ho, wo, ph * pw)
+        idx = win.argmax(axis=-1)
+        y = np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+        if training:
+            small = np.uint8 if ph * pw < 256 else np.intp
+            self._cache = (idx.astype(small), x.shape, xp.shape, pads, (ho, wo), simple)
+        return y
+
+    def backward(self, dy):
+        """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W)."""
+        idx, x_shape, xp_shape, pads, (ho, wo), simple = self._cache
+        self._cache = None
+        n, c, h, w = x_shape
+        ph, pw = self.pool_size
+        k = ph * pw
+        dwin = np.zeros((n, c, ho, wo, k), dtype=dy.dtype)
+        np.put_along_axis(dwin, idx[..., None].astype(np.intp), dy[..., None], axis=-1)
+        if simple:
+            dx = np.zeros(x_shape, dtype=dy.dtype)
+            dx[:, :, :ho * ph, :wo * pw] = (
+                dwin.reshape(n, c, ho, wo, ph, pw).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * ph, wo * pw)
+            )
+            return dx
+        dxp = np.zeros(xp_shape, dtype=dy.dtype)
+        for o, sl in self._slices(ho, wo):
+            dxp[sl] += dwin[..., o]
+        (t, _), (l, _) = pads
+        return dxp[:, :, t:t + h, l:l + w]
+
+
+@register
+class AvgPool2D(_Pool2D):
+    """Average pooling: the mean of each pool_size window of each feature map (no weights).
+
+    With padding, the mean counts only real pixels (padding zeros are not averaged in).
+
+    Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, Ho, Wo).
+    """
+
+    description = "Replaces each window of each feature map by its average: shrinks height and width, nothing to learn."
+
+    def _counts(self, h, w, pads, ho, wo, dtype):
+        if pads == ((0, 0), (0, 0)):
+            return None
+        ones = _pad(np.ones((1, 1, h, w), dtype=dtype), pads)
+        cnt = np.zeros((1, 1, ho, wo), dtype=dtype)
+        for _, sl in self._slices(ho, wo):
+            cnt += ones[sl]
+        return cnt
+
+    def forward(self, x, training=False):
+        """x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, Ho, Wo)."""
+        (ho, wo), pads = self._geometry(tuple(x.shape[1:]))
+        n, c, h, w = x.shape
+        ph, pw = self.pool_size
+        if pads == ((0, 0), (0, 0)) and self.stride == self.pool_size:
+            y = x[:, :, :ho * ph, :wo * pw].reshape(n, c, ho, ph, wo, pw).mean(axis=(3, 5))
+        else:
+            xp = _pad(x, pads)
+            y = np.zeros((n, c, ho, wo), dtype=x.dtype)
+            for _, sl in self._slices(ho, wo):
+                y += xp[sl]
+            cnt = self._counts(h, w, pads, ho, wo, x.dtype)
+            y /= (ph * pw) if cnt is None else cnt
+        self._cache = (x.shape, pads, (ho, wo)) if training else None
+        return y
+
+    def backward(self, dy):
+        """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W)."""
+        x_shape, pads, (ho, wo) = self._cache
+        self._cache = None
+        n, c, h, w = x_shape
+        ph, pw = self.pool_size
+        cnt = self._counts(h, w, pads, ho, wo, dy.dtype)
+        g = dy / ((ph * pw) if cnt is None else cnt)
+        (t, b), (l, r) = pads
+        dxp = np.zeros((n, c, h + t + b, w + l + r), dtype=dy.dtype)
+        for _, sl in self._slices(ho, wo):
+            dxp[sl] += g
+        return dxp[:, :, t:t + h, l:l + w]
+
+
+@register
+class GlobalAveragePooling2D(Layer):
+    """Averages each whole feature map to one number: (C, H, W) -> (C,).
+
+    Replaces Flatten + a big Dense at the end of modern CNNs (ResNet, Inception): no weights and
+    any image size.
+
+    Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C).
+    """
+
+    family = "Convolution"
+    description = "Averages each whole feature map to a single number: (C, H, W) becomes (C,), nothing to learn."
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        if len(shape) != 3:
+            raise ShapeError(f"{self.label} needs (C, H, W) input, got {shape}", self.name)
+        return (shape[0],)
+
+    def forward(self, x, training=False):
+        self.output_shape([x.shape[1:]])
+        self._shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, dy):
+        n, c, h, w = self._shape
+        return np.broadcast_to((dy / (h * w))[:, :, None, None], self._shape).copy()
+
+
+@register
+class GlobalAveragePooling1D(Layer):
+    """Averages each channel over the whole length: (C, L) -> (C,).
+
+    Shapes: x : ndarray of shape (batch, C, L) -> ndarray of shape (batch, C).
+    """
+
+    family = "Convolution"
+    description = "Averages each channel of a sequence over its whole length: (C, L) becomes (C,), nothing to learn."
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        if len(shape) != 2:
+            raise ShapeError(f"{self.label} needs (C, L) input, got {shape}", self.name)
+        return (shape[0],)
+
+    def forward(self, x, training=False):
+        self.output_shape([x.shape[1:]])
+        self._shape = x.shape
+        return x.mean(axis=2)
+
+    def backward(self, dy):
+        n, c, length = self._shape
+        return np.broadcast_to((dy / length)[:, :, None], self._shape).copy()

@@ -1,0 +1,302 @@
+"""Convolution layers: nested-loop reference, float64 gradient checks, shapes, errors, config round trip."""
+
+import numpy as np
+import pytest
+
+from engine.errors import ShapeError
+from engine.graph import Network
+from engine.layers import layer_from_config
+from engine.layers.conv import (
+    AvgPool2D,
+    Conv1D,
+    Conv1x1,
+    Conv2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+    ZeroPadding2D,
+)
+from engine.layers.core import Input
+
+
+def numeric_check(layer, x, rng, eps=1e-6, training=True):
+    """Max relative error of backward vs two-sided finite differences (params and input), float64.
+
+    The cost is sum(y * R) for a fixed random R, so dcost/dy = R.
+    """
+    y = layer.forward(x, training=training)
+    R = rng.standard_normal(y.shape)
+    dx = np.array(layer.backward(R))
+    analytic = {k: np.array(v) for k, v in layer.grads.items()}
+
+    def cost():
+        return float(np.sum(layer.forward(x, training=training) * R))
+
+    def rel(a, n):
+        return np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-12)
+
+    errs = {}
+    targets = [("x", x)] + [(k, layer.params[k]) for k in layer.params]
+    for key, arr in targets:
+        num = np.zeros_like(arr)
+        flat = arr.reshape(-1)
+        nflat = num.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            cp = cost()
+            flat[i] = old - eps
+            cm = cost()
+            flat[i] = old
+            nflat[i] = (cp - cm) / (2 * eps)
+        errs[key] = rel(dx if key == "x" else analytic[key], num)
+    return errs
+
+
+def conv_reference(x, W, b, stride, pads, dilation):
+    """Plain nested loops: y[n, f, i, j] = sum_c,u,v x_pad[n, c, i*s + u*d, j*s + v*d] * W[f, c, u, v] + b[f]."""
+    (t, bo), (l, r) = pads
+    n, c, h, w = x.shape
+    f, _, kh, kw = W.shape
+    xp = np.zeros((n, c, h + t + bo, w + l + r))
+    xp[:, :, t:t + h, l:l + w] = x
+    sh, sw = stride
+    dh, dw = dilation
+    ho = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    wo = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, f, ho, wo))
+    for ni in range(n):
+        for fi in range(f):
+            for i in range(ho):
+                for j in range(wo):
+                    acc = b[fi]
+                    for ci in range(c):
+                        for u in range(kh):
+                            for v in range(kw):
+                                acc += xp[ni, ci, i * sh + u * dh, j * sw + v * dw] * W[fi, ci, u, v]
+                    y[ni, fi, i, j] = acc
+    return y
+
+
+COMBOS = [
+    dict(kernel_size=3, stride=1, padding="valid", dilation=1),
+    dict(kernel_size=3, stride=1, padding="same", dilation=1),
+    dict(kernel_size=3, stride=2, padding="same", dilation=1),
+    dict(kernel_size=(2, 3), stride=(2, 1), padding=1, dilation=1),
+    dict(kernel_size=3, stride=1, padding=2, dilation=2),
+    dict(kernel_size=2, stride=3, padding="valid", dilation=(1, 2)),
+    dict(kernel_size=4, stride=2, padding="same", dilation=1),
+]
+
+
+@pytest.mark.parametrize("combo", COMBOS)
+def test_conv2d_matches_nested_loop_reference(combo):
+    rng = np.random.default_rng(1)
+    layer = Conv2D(filters=3, **combo, name="c")
+    shape = (2, 7, 8)
+    layer.build([shape], rng, np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    x = rng.standard_normal((2,) + shape)
+    y = layer.forward(x)
+    _, ((t, bo), (l, r)) = layer._geometry(shape)
+    ref = conv_reference(x, layer.params["W"], layer.params["b"], layer.stride, ((t, bo), (l, r)), layer.dilation)
+    assert y.shape == ref.shape == (2,) + layer.output_shape([shape])
+    np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_same_padding_keeps_size_and_pads_are_reported():
+    layer = Conv2D(4, kernel_size=5, padding="same")
+    assert layer.output_shape([(1, 28, 28)]) == (4, 28, 28)
+    assert layer.pads((1, 28, 28)) == (2, 2, 2, 2)
+    assert Conv2D(4, 3, stride=2, padding="same").output_shape([(1, 28, 28)]) == (4, 14, 14)
+    assert Conv2D(4, 5).output_shape([(1, 28, 28)]) == (4, 24, 24)
+
+
+@pytest.mark.parametrize("combo", COMBOS[:6])
+def test_conv2d_gradcheck_float64(combo):
+    rng = np.random.default_rng(2)
+    layer = Conv2D(filters=2, **combo)
+    layer.build([(2, 6, 7)], rng, np.float64)
+    layer.params["b"][:] = rng.standard_normal(2)
+    x = rng.standard_normal((2, 2, 6, 7))
+    errs = numeric_check(layer, x, rng)
+    assert max(errs.values()) < 1e-6, errs
+
+
+def test_conv2d_no_bias_and_chunked_parallel_mode_agree(monkeypatch):
+    import engine.layers.conv as conv
+
+    rng = np.random.default_rng(3)
+    layer = Conv2D(4, 3, padding="same", use_bias=False)
+    layer.build([(3, 9, 9)], rng, np.float64)
+    x = rng.standard_normal((16, 3, 9, 9))
+    dy = rng.standard_normal((16, 4, 9, 9))
+    y1 = layer.forward(x, training=True)
+    dx1 = layer.backward(dy)
+    dW1 = layer.grads["W"].copy()
+    assert "b" not in layer.params
+    monkeypatch.setattr(conv, "PARALLEL", "chunks")
+    y2 = layer.forward(x, training=True)
+    dx2 = layer.backward(dy)
+    np.testing.assert_allclose(y1, y2, atol=1e-12)
+    np.testing.assert_allclose(dx1, dx2, atol=1e-12)
+    np.testing.assert_allclose(dW1, layer.grads["W"], atol=1e-12)
+
+
+def test_conv1x1_is_a_channel_mixer():
+    rng = np.random.default_rng(4)
+    layer = Conv1x1(filters=2)
+    layer.build([(5, 4, 4)], rng, np.float64)
+    x = rng.standard_normal((3, 5, 4, 4))
+    y = layer.forward(x)
+    W = layer.params["W"][:, :, 0, 0]
+    np.testing.assert_allclose(y, np.einsum("fc,nchw->nfhw", W, x) + layer.params["b"][:, None, None])
+    assert layer.output_shape([(5, 4, 4)]) == (2, 4, 4)
+    assert layer.param_count([(5, 4, 4)]) == 12
+    errs = numeric_check(layer, x[:1], rng)
+    assert max(errs.values()) < 1e-6
+
+
+def test_conv1d_matches_conv2d_and_gradchecks():
+    rng = np.random.default_rng(5)
+    layer = Conv1D(filters=3, kernel_size=3, stride=2, padding="same", dilation=1)
+    layer.build([(2, 9)], rng, np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    x = rng.standard_normal((2, 2, 9))
+    y = layer.forward(x)
+    assert y.shape == (2,) + layer.output_shape([(2, 9)]) == (2, 3, 5)
+    W4 = layer.params["W"][:, :, None, :]
+    _, l, r = (None,) + layer.pads((2, 9))
+    ref = conv_reference(x[:, :, None, :], W4, layer.params["b"], (1, 2), ((0, 0), (l, r)), (1, 1))[:, :, 0, :]
+    np.testing.assert_allclose(y, ref, atol=1e-12)
+    layer2 = Conv1D(2, 3, dilation=2, padding=1)
+    layer2.build([(2, 9)], rng, np.float64)
+    errs = numeric_check(layer2, x, rng)
+    assert max(errs.values()) < 1e-6, errs
+    assert layer2.param_count([(2, 9)]) == 2 * 2 * 3 + 2
+
+
+@pytest.mark.parametrize("kw", [dict(pool_size=2), dict(pool_size=3, stride=2), dict(pool_size=2, padding="same"),
+                                dict(pool_size=(2, 3), stride=1, padding=1)])
+def test_pools_gradcheck_and_reference(kw):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 2, 7, 6))
+    for cls in (MaxPool2D, AvgPool2D):
+        layer = cls(**kw)
+        shape = layer.output_shape([(2, 7, 6)])
+        layer.build([(2, 7, 6)], rng, np.float64)
+        y = layer.forward(x)
+        assert y.shape == (2,) + shape
+        # reference by loops over windows (only real pixels)
+        t, b, l, r = layer.pads((2, 7, 6))
+        ph, pw = layer.pool_size
+        sh, sw = layer.stride
+        ref = np.zeros_like(y)
+        for i in range(shape[1]):
+            for j in range(shape[2]):
+                r0, c0 = i * sh - t, j * sw - l
+                win = x[:, :, max(r0, 0):r0 + ph, max(c0, 0):c0 + pw]
+                ref[:, :, i, j] = win.max(axis=(2, 3)) if cls is MaxPool2D else win.mean(axis=(2, 3))
+        np.testing.assert_allclose(y, ref, atol=1e-12)
+        np.testing.assert_allclose(layer.forward(x, training=True), y)
+        errs = numeric_check(layer, x, rng)
+        assert errs["x"] < 1e-6, (cls, errs)
+
+
+def test_maxpool_sends_gradient_to_the_max_only():
+    x = np.array([[[[1.0, 5.0], [3.0, 2.0]]]])
+    layer = MaxPool2D(2)
+    y = layer.forward(x, training=True)
+    assert y.item() == 5.0
+    dx = layer.backward(np.array([[[[2.0]]]]))
+    np.testing.assert_array_equal(dx, [[[[0.0, 2.0], [0.0, 0.0]]]])
+
+
+def test_zero_padding_and_global_pooling():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 4, 5))
+    zp = ZeroPadding2D((1, 2, 0, 3))
+    assert zp.output_shape([(3, 4, 5)]) == (3, 7, 8)
+    y = zp.forward(x, training=True)
+    np.testing.assert_array_equal(y[:, :, 1:5, 0:5], x)
+    assert y.sum() == pytest.approx(x.sum())
+    assert max(numeric_check(zp, x, rng).values()) < 1e-6
+    gap = GlobalAveragePooling2D()
+    assert gap.output_shape([(3, 4, 5)]) == (3,)
+    np.testing.assert_allclose(gap.forward(x), x.mean(axis=(2, 3)))
+    assert max(numeric_check(gap, x, rng).values()) < 1e-6
+    gap1 = GlobalAveragePooling1D()
+    x1 = rng.standard_normal((2, 3, 6))
+    assert gap1.output_shape([(3, 6)]) == (3,)
+    assert max(numeric_check(gap1, x1, rng).values()) < 1e-6
+
+
+def test_kernel_larger_than_input_names_the_node():
+    net = Network()
+    x = net.add(Input((1, 4, 4)), name="image")
+    net.add(Conv2D(8, kernel_size=5), [x], name="conv_big")
+    with pytest.raises(ShapeError) as exc:
+        net.infer_shapes()
+    assert exc.value.node == "conv_big"
+    msg = str(exc.value)
+    assert "conv_big" in msg and "5x5" in msg and "4x4" in msg
+    shapes, errors = net.infer_shapes(strict=False)
+    assert "conv_big" in errors
+
+
+def test_flat_input_gives_a_clear_error():
+    with pytest.raises(ShapeError, match=r"needs \(C, H, W\) input, got \(784,\)"):
+        Conv2D(4, 3, name="c1").output_shape([(784,)])
+    with pytest.raises(ShapeError, match="window is larger"):
+        MaxPool2D(4).output_shape([(1, 3, 3)])
+    with pytest.raises(ShapeError, match="larger than its input length"):
+        Conv1D(2, 5).output_shape([(1, 3)])
+
+
+def test_bad_settings_are_config_errors():
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        layer_from_config("Conv2D", {"filters": 4, "padding": "full"})
+    with pytest.raises(ConfigError):
+        layer_from_config("Conv2D", {"filters": 0})
+    with pytest.raises(ConfigError):
+        layer_from_config("MaxPool2D", {"pool_size": -1})
+
+
+@pytest.mark.parametrize("layer", [
+    Conv2D(4, (3, 5), stride=2, padding=(1, 2), dilation=1, use_bias=False, l2=0.01),
+    Conv2D(4, 3, padding="same"),
+    Conv1x1(8, l1=0.001),
+    Conv1D(6, 5, stride=2, padding="same", dilation=2),
+    ZeroPadding2D(2),
+    MaxPool2D(3, stride=2, padding="same"),
+    AvgPool2D((2, 2)),
+    GlobalAveragePooling2D(),
+    GlobalAveragePooling1D(),
+])
+def test_config_round_trip(layer):
+    import json
+
+    cfg = json.loads(json.dumps(layer.get_config()))
+    again = layer_from_config(layer.type_name, cfg)
+    assert type(again) is type(layer)
+    assert again.get_config() == layer.get_config()
+
+
+def test_param_count_before_build_matches_after():
+    for layer, shape in [(Conv2D(6, 5, padding="same"), (1, 28, 28)), (Conv1D(4, 3), (2, 10)), (Conv1x1(3), (8, 5, 5))]:
+        before = layer.param_count([shape])
+        layer.build([shape], np.random.default_rng(0))
+        assert layer.param_count() == before
+
+
+def test_float32_by_default_and_training_cache_only_when_training():
+    layer = Conv2D(2, 3)
+    layer.build([(1, 5, 5)], np.random.default_rng(0))
+    assert layer.params["W"].dtype == np.float32
+    y = layer.forward(np.zeros((1, 1, 5, 5), np.float32))
+    assert y.dtype == np.float32
+    assert layer._cache is None
+    with pytest.raises(RuntimeError):
+        layer.backward(np.zeros_like(y))
