@@ -3,3 +3,6 @@
 from .base import LAYER_TYPES, Layer, layer_from_config, register  # noqa: F401
 from .core import Dense, Flatten, Input, Reshape  # noqa: F401
 from .activations import Activation  # noqa: F401
+from .conv import (  # noqa: F401
+    AvgPool2D, Conv1D, Conv1x1, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPool2D, ZeroPadding2D,
+)

@@ -120,10 +120,10 @@ def _pad(x, pads, value=0.0):
     return xp
 
 
-def _default_init(shape, fan_in, fan_out, rng, dtype, name):
-    """He (variance 2/fan_in) for "auto": convolutions are almost always followed by ReLU."""
+def _default_init(shape, fan_in, fan_out, rng, dtype, name, hint=None):
+    """Initial weights; "auto" takes the network's hint (He before ReLU, Xavier otherwise), else He."""
     if name in ("auto", None):
-        name = "he"
+        name = hint or "he"
     try:
         from ..initializers import get_initializer
     except ImportError:  # pragma: no cover - the initializers module lands with the core layers
@@ -327,7 +327,8 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         fan_in = c * kh * kw
         fan_out = self.filters * kh * kw
-        self.params = {"W": _default_init((self.filters, c, kh, kw), fan_in, fan_out, rng, dtype, self.initializer)}
+        self.params = {"W": _default_init((self.filters, c, kh, kw), fan_in, fan_out, rng, dtype, self.initializer,
+                                        getattr(self, "init_hint", None))}
         if self.use_bias:
             self.params["b"] = np.zeros(self.filters, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -508,7 +509,8 @@ class Conv1D(Layer):
         rng = rng if rng is not None else np.random.default_rng()
         c = input_shapes[0][0]
         k = self.kernel_size
-        self.params = {"W": _default_init((self.filters, c, k), c * k, self.filters * k, rng, dtype, self.initializer)}
+        self.params = {"W": _default_init((self.filters, c, k), c * k, self.filters * k, rng, dtype, self.initializer,
+                                        getattr(self, "init_hint", None))}
         if self.use_bias:
             self.params["b"] = np.zeros(self.filters, dtype=dtype)
         self.grads = {k_: np.zeros_like(v) for k_, v in self.params.items()}
