@@ -6,3 +6,4 @@ from .activations import Activation  # noqa: F401
 from .conv import (  # noqa: F401
     AvgPool2D, Conv1D, Conv1x1, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPool2D, ZeroPadding2D,
 )
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed  # noqa: F401

@@ -1,0 +1,609 @@
+"""Recurrent layers: SimpleRNN, GRU, LSTM, the Bidirectional wrapper and TimeDistributed.
+
+A sequence sample has shape (T, features); batches are batch-first, (N, T, F). Every recurrent
+layer reads the sequence one time step t at a time, carrying an activation a<t> (and, for the
+LSTM, a memory cell c<t>) from step to step, and learns by backpropagation through time (BPTT):
+the loss of every output is summed and its gradient flows back along the chain of a<t>.
+
+Parameter layouts (kept simple so they map straight onto ONNX's RNN, GRU and LSTM operators)
+------------------------------------------------------------------------------------------
+Every recurrent layer keeps ONE stacked weight matrix ``W`` of shape (units + F, G * units) and a
+bias ``b`` of shape (G * units,), where G is the number of gate blocks (1, 3 or 4). As in the
+course notes, where Waa and Wax "are written side by side in one matrix Wa" acting on [a<t-1>, x<t>],
+the first ``units`` rows of ``W`` act on a<t-1> (the recurrent part, Waa transposed) and the
+remaining F rows act on x<t> (Wax transposed)::
+
+    z<t> = [a<t-1>, x<t>] @ W + b  =  a<t-1> @ W[:units] + x<t> @ W[units:] + b
+
+Column blocks (each ``units`` wide), and the ONNX mapping (ONNX W = W[units:].T, R = W[:units].T
+per block, B = concat(b, zeros)):
+
+- SimpleRNN: one block.  a<t> = tanh(z<t>).  ONNX RNN with activation Tanh.
+- GRU: blocks [u, r, c] = update gate Γu, relevance gate Γr and the candidate c~<t>, with
+  c~<t> = tanh(x<t> @ Wx_c + (Γr * c<t-1>) @ Wa_c + b_c) and c<t> = Γu * c~<t> + (1 - Γu) * c<t-1>
+  (the course notes' GRU; ONNX GRU with linear_before_reset=0, gate order z, r, h). ONNX's update
+  gate z keeps the OLD state (H = (1 - z) h~ + z H<t-1>), so z = 1 - Γu: export the u block
+  negated (W_z = -W_u, b_z = -b_u, because sigmoid(-v) = 1 - sigmoid(v)).
+- LSTM: blocks [i, o, f, c] = update gate Γu (ONNX "input" i), output gate Γo, forget gate Γf
+  and candidate c~<t>; exactly ONNX's gate order i, o, f, c, so no reordering is needed.
+  c<t> = Γu * c~<t> + Γf * c<t-1>, a<t> = Γo * tanh(c<t>).
+
+Initial state: by default a<0> (and c<0>) are zeros; ``initial_state="learned"`` makes them
+trainable parameters ``a0`` (and ``c0``); or feed them as extra inputs to the node (second input
+a<0> of shape (units,), third input c<0> for the LSTM), e.g. from an encoder.
+
+Speed: x<t> @ W[units:] is computed for all steps in one matrix product up front, each step
+does one product with the recurrent weights, the gates are fused slices of one array, buffers are
+preallocated, and backward accumulates dW with one product over all steps at the end.
+"""
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+from .base import Layer, layer_from_config, register
+
+
+def _sigmoid_inplace(z):
+    """sigmoid(z) computed in place as 0.5 * (1 + tanh(z / 2)): stable and one transcendental."""
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
+def _glorot(rng, fan_in, fan_out, shape, dtype):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def _orthogonal(rng, n, dtype):
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    q *= np.sign(np.diag(r))
+    return q.astype(dtype)
+
+
+class _Recurrent(Layer):
+    """Shared machinery of SimpleRNN, GRU and LSTM (not registered)."""
+
+    family = "Recurrent"
+    regularized = ("W",)
+    n_inputs = None
+    n_gates = 1
+    n_states = 1  # a (and c for the LSTM)
+
+    def __init__(self, units, return_sequences=False, go_backwards=False, initial_state="zeros",
+                 l1=0.0, l2=0.0, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.units = int(units)
+        if self.units <= 0:
+            raise ValueError(f"units must be positive, got {units}")
+        self.return_sequences = bool(return_sequences)
+        self.go_backwards = bool(go_backwards)
+        if initial_state not in ("zeros", "learned"):
+            raise ConfigError(f"initial_state must be 'zeros' or 'learned', got {initial_state!r}")
+        self.initial_state = initial_state
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self._cache = None
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences,
+                "go_backwards": self.go_backwards, "initial_state": self.initial_state,
+                "l1": self.l1, "l2": self.l2}
+
+    # -- shapes ---------------------------------------------------------------------------------
+    def output_shape(self, input_shapes):
+        n = len(input_shapes)
+        if n < 1 or n > 1 + self.n_states:
+            extra = "a<0>" if self.n_states == 1 else "a<0> and c<0>"
+            raise ShapeError(f"{self.label} takes a sequence and optionally {extra}, got {n} inputs", self.name)
+        shape = tuple(input_shapes[0])
+        if len(shape) != 2:
+            raise ShapeError(
+                f"{self.label} needs a sequence of shape (T, features), got {shape}: "
+                "put an Embedding or a Reshape in front", self.name)
+        for s in input_shapes[1:]:
+            if tuple(s) != (self.units,):
+                raise ShapeError(f"{self.label}: an initial state must have shape ({self.units},), got {tuple(s)}",
+                                 self.name)
+        return (shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def param_count(self, input_shapes=None):
+        if input_shapes is None:
+            return super().param_count()
+        f = int(input_shapes[0][-1])
+        g = self.n_gates * self.units
+        n = (self.units + f) * g + g
+        if self.initial_state == "learned":
+            n += self.n_states * self.units
+        return n
+
+    # -- parameters -----------------------------------------------------------------------------
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        super().build(input_shapes, rng, dtype)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        self.output_shape(input_shapes)
+        f = int(input_shapes[0][-1])
+        h, g = self.units, self.n_gates
+        W = np.empty((h + f, g * h), dtype=dtype)
+        for k in range(g):
+            W[:h, k * h:(k + 1) * h] = _orthogonal(rng, h, dtype)
+        W[h:] = _glorot(rng, f, g * h, (f, g * h), dtype)
+        b = np.zeros(g * h, dtype=dtype)
+        self._init_bias(b)
+        self.params = {"W": W, "b": b}
+        if self.initial_state == "learned":
+            self.params["a0"] = np.zeros(h, dtype=dtype)
+            if self.n_states == 2:
+                self.params["c0"] = np.zeros(h, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _init_bias(self, b):
+        pass
+
+    # -- computation ----------------------------------------------------------------------------
+    def _initial(self, n, states, dtype, which):
+        """Initial a<0> (which=0) or c<0> (which=1) as an (n, units) array."""
+        if len(states) > which:
+            return np.asarray(states[which], dtype=dtype)
+        key = "a0" if which == 0 else "c0"
+        if key in self.params:
+            return np.broadcast_to(self.params[key], (n, self.units)).astype(dtype)
+        return np.zeros((n, self.units), dtype=dtype)
+
+    def forward(self, x, *states, training=False):
+        W, b = self.params["W"], self.params["b"]
+        dtype = W.dtype
+        x = np.asarray(x, dtype=dtype)
+        if x.ndim != 3:
+            raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
+        n, T, f = x.shape
+        xt = x.transpose(1, 0, 2)
+        if self.go_backwards:
+            xt = xt[::-1]
+        xt = np.ascontiguousarray(xt)
+        h = self.units
+        # one GEMM for the input part of every step
+        XW = (xt.reshape(T * n, f) @ W[h:]).reshape(T, n, -1)
+        XW += b
+        out, cache = self._run(xt, XW, n, T, states, dtype)
+        self._cache = (cache, xt, len(states), n, T) if training else None
+        if self.return_sequences:
+            if self.go_backwards:
+                out = out[::-1]
+            return np.ascontiguousarray(out.transpose(1, 0, 2))
+        return out[-1].copy()
+
+    def backward(self, dy):
+        if self._cache is None:
+            raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True")
+        cache, xt, n_states_in, n, T = self._cache
+        W = self.params["W"]
+        h = self.units
+        if self.return_sequences:
+            dY = dy.transpose(1, 0, 2)
+            if self.go_backwards:
+                dY = dY[::-1]
+            dY = np.asarray(dY, dtype=W.dtype)
+            dlast = None
+        else:
+            dY = None
+            dlast = np.asarray(dy, dtype=W.dtype)
+        dZ, dstates, dWh = self._bptt(cache, dY, dlast, n, T)
+        f = xt.shape[2]
+        dZ2 = dZ.reshape(T * n, -1)
+        gW = self.grads.get("W")
+        if gW is None or gW.shape != W.shape:
+            gW = self.grads["W"] = np.zeros_like(W)
+        gW[:h] = dWh
+        np.matmul(xt.reshape(T * n, f).T, dZ2, out=gW[h:])
+        self.grads["b"] = dZ2.sum(axis=0)
+        dx = (dZ2 @ W[h:].T).reshape(T, n, f)
+        if self.go_backwards:
+            dx = dx[::-1]
+        dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
+        if "a0" in self.params:
+            self.grads["a0"] = dstates[0].sum(axis=0) if n_states_in < 1 else np.zeros_like(self.params["a0"])
+        if "c0" in self.params:
+            self.grads["c0"] = dstates[1].sum(axis=0) if n_states_in < 2 else np.zeros_like(self.params["c0"])
+        if n_states_in == 0:
+            return dx
+        return (dx,) + tuple(dstates[:n_states_in])
+
+    def notes(self):
+        return []
+
+
+@register
+class SimpleRNN(_Recurrent):
+    """The basic recurrent layer: a<t> = tanh(Waa a<t-1> + Wax x<t> + b).
+
+    x : ndarray of shape (N, T, F); optional a<0> of shape (N, units).
+    Returns ndarray of shape (N, T, units) with ``return_sequences``, else (N, units) (the last a<t>).
+    """
+
+    description = ("Basic RNN: each step computes a<t> = tanh(Wa [a<t-1>, x<t>] + b), passing the previous "
+                   "block's activation to the next.")
+    n_gates = 1
+
+    def _run(self, xt, XW, n, T, states, dtype):
+        h = self.units
+        Wh = self.params["W"][:h]
+        H = np.empty((T + 1, n, h), dtype=dtype)
+        H[0] = self._initial(n, states, dtype, 0)
+        for t in range(T):
+            z = H[t + 1]
+            np.matmul(H[t], Wh, out=z)
+            z += XW[t]
+            np.tanh(z, out=z)
+        return H[1:], H
+
+    def _bptt(self, H, dY, dlast, n, T):
+        h = self.units
+        Wh = self.params["W"][:h]
+        WhT = np.ascontiguousarray(Wh.T)
+        D = H[1:] * H[1:]
+        np.subtract(1, D, out=D)
+        dZ = np.empty((T, n, h), dtype=H.dtype)
+        dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+        for t in range(T - 1, -1, -1):
+            dz = dZ[t]
+            if dY is not None:
+                np.add(dY[t], dh, out=dz)
+                dz *= D[t]
+            else:
+                np.multiply(dh, D[t], out=dz)
+            dh = dz @ WhT
+        dWh = H[:-1].reshape(T * n, h).T @ dZ.reshape(T * n, h)
+        return dZ, (dh,), dWh
+
+
+@register
+class GRU(_Recurrent):
+    """Gated recurrent unit (the course notes' GRU with update gate Γu and relevance gate Γr).
+
+    c~<t> = tanh(Wc [Γr * c<t-1>, x<t>] + bc), c<t> = Γu * c~<t> + (1 - Γu) * c<t-1>, a<t> = c<t>.
+    x : ndarray of shape (N, T, F). Returns (N, T, units) or (N, units).
+    """
+
+    description = ("Gated recurrent unit: an update gate Γu decides how much of the memory c<t> to replace "
+                   "and a relevance gate Γr how much of it the candidate sees; helps against vanishing gradients.")
+    n_gates = 3
+
+    def _run(self, xt, XW, n, T, states, dtype):
+        h = self.units
+        W = self.params["W"]
+        Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
+        H = np.empty((T + 1, n, h), dtype=dtype)
+        H[0] = self._initial(n, states, dtype, 0)
+        G = np.empty((T, n, 3 * h), dtype=dtype)  # [u, r, c~] after activation
+        RH = np.empty((T, n, h), dtype=dtype)     # Γr * c<t-1>
+        for t in range(T):
+            g = G[t]
+            zr = g[:, :2 * h]
+            np.matmul(H[t], Wzr, out=zr)
+            zr += XW[t, :, :2 * h]
+            _sigmoid_inplace(zr)
+            u, r, c = g[:, :h], g[:, h:2 * h], g[:, 2 * h:]
+            np.multiply(r, H[t], out=RH[t])
+            np.matmul(RH[t], Wc, out=c)
+            c += XW[t, :, 2 * h:]
+            np.tanh(c, out=c)
+            # c<t> = c<t-1> + u * (c~ - c<t-1>)
+            hn = H[t + 1]
+            np.subtract(c, H[t], out=hn)
+            hn *= u
+            hn += H[t]
+        return H[1:], (H, G, RH)
+
+    def _bptt(self, cache, dY, dlast, n, T):
+        H, G, RH = cache
+        h = self.units
+        W = self.params["W"]
+        WzrT = np.ascontiguousarray(W[:h, :2 * h].T)
+        WcT = np.ascontiguousarray(W[:h, 2 * h:].T)
+        U, R, C = G[..., :h], G[..., h:2 * h], G[..., 2 * h:]
+        D = np.empty_like(G)  # local derivatives of the activations
+        np.multiply(G[..., :2 * h], 1 - G[..., :2 * h], out=D[..., :2 * h])
+        np.multiply(C, C, out=D[..., 2 * h:])
+        np.subtract(1, D[..., 2 * h:], out=D[..., 2 * h:])
+        dZ = np.empty((T, n, 3 * h), dtype=H.dtype)
+        dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh = dh + dY[t]
+            dz = dZ[t]
+            hp = H[t]
+            u = U[t]
+            np.subtract(C[t], hp, out=dz[:, :h])
+            dz[:, :h] *= dh                                 # d u
+            np.multiply(dh, u, out=dz[:, 2 * h:])           # d c~
+            dz[:, 2 * h:] *= D[t, :, 2 * h:]
+            drh = dz[:, 2 * h:] @ WcT                       # d (r * h_prev)
+            np.multiply(drh, hp, out=dz[:, h:2 * h])        # d r
+            dz[:, :2 * h] *= D[t, :, :2 * h]
+            dhp = dh - dh * u
+            dhp += drh * R[t]
+            dhp += dz[:, :2 * h] @ WzrT
+            dh = dhp
+        dWh = np.empty((h, 3 * h), dtype=H.dtype)
+        dWh[:, :2 * h] = H[:-1].reshape(T * n, h).T @ dZ[..., :2 * h].reshape(T * n, 2 * h)
+        dWh[:, 2 * h:] = RH.reshape(T * n, h).T @ dZ[..., 2 * h:].reshape(T * n, h)
+        return dZ, (dh,), dWh
+
+
+@register
+class LSTM(_Recurrent):
+    """Long short-term memory: update (Γu), forget (Γf) and output (Γo) gates and a memory cell c<t>.
+
+    c<t> = Γu * c~<t> + Γf * c<t-1>, a<t> = Γo * tanh(c<t>). Gate blocks in W are [Γu, Γo, Γf, c~]
+    (ONNX's i, o, f, c). The forget-gate bias starts at 1 so the cell remembers from the start.
+    x : ndarray of shape (N, T, F); optional a<0>, c<0> of shape (N, units).
+    Returns (N, T, units) with ``return_sequences``, else (N, units).
+    """
+
+    description = ("LSTM: update, forget and output gates control a memory cell c<t>, so the network can keep "
+                   "information over many steps.")
+    n_gates = 4
+    n_states = 2
+
+    def _init_bias(self, b):
+        h = self.units
+        b[2 * h:3 * h] = 1.0
+
+    def _run(self, xt, XW, n, T, states, dtype):
+        h = self.units
+        Wh = self.params["W"][:h]
+        H = np.empty((T + 1, n, h), dtype=dtype)
+        C = np.empty((T + 1, n, h), dtype=dtype)
+        H[0] = self._initial(n, states, dtype, 0)
+        C[0] = self._initial(n, states, dtype, 1)
+        G = np.empty((T, n, 4 * h), dtype=dtype)  # [i, o, f, c~] after activation
+        TC = np.empty((T, n, h), dtype=dtype)      # tanh(c<t>)
+        tmp = np.empty((n, h), dtype=dtype)
+        for t in range(T):
+            g = G[t]
+            np.matmul(H[t], Wh, out=g)
+            g += XW[t]
+            _sigmoid_inplace(g[:, :3 * h])
+            np.tanh(g[:, 3 * h:], out=g[:, 3 * h:])
+            c = C[t + 1]
+            np.multiply(g[:, 2 * h:3 * h], C[t], out=c)
+            np.multiply(g[:, :h], g[:, 3 * h:], out=tmp)
+            c += tmp
+            np.tanh(c, out=TC[t])
+            np.multiply(g[:, h:2 * h], TC[t], out=H[t + 1])
+        return H[1:], (H, C, G, TC)
+
+    def _bptt(self, cache, dY, dlast, n, T):
+        H, C, G, TC = cache
+        h = self.units
+        WhT = np.ascontiguousarray(self.params["W"][:h].T)
+        dtype = H.dtype
+        # derivatives of the activations, for all steps at once
+        D = np.empty_like(G)
+        np.subtract(1, G[..., :3 * h], out=D[..., :3 * h])
+        D[..., :3 * h] *= G[..., :3 * h]
+        np.multiply(G[..., 3 * h:], G[..., 3 * h:], out=D[..., 3 * h:])
+        np.subtract(1, D[..., 3 * h:], out=D[..., 3 * h:])
+        DTC = TC * TC
+        np.subtract(1, DTC, out=DTC)
+        DTC *= G[..., h:2 * h]  # o * (1 - tanh(c)^2)
+        dZ = np.empty((T, n, 4 * h), dtype=dtype)
+        dh = np.zeros((n, h), dtype=dtype) if dlast is None else dlast.copy()
+        dc = np.zeros((n, h), dtype=dtype)
+        tmp = np.empty((n, h), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh += dY[t]
+            g = G[t]
+            dz = dZ[t]
+            np.multiply(dh, TC[t], out=dz[:, h:2 * h])             # d o
+            np.multiply(dh, DTC[t], out=tmp)
+            dc += tmp                                              # d c<t>
+            np.multiply(dc, g[:, 3 * h:], out=dz[:, :h])           # d i
+            np.multiply(dc, C[t], out=dz[:, 2 * h:3 * h])          # d f
+            np.multiply(dc, g[:, :h], out=dz[:, 3 * h:])           # d c~
+            dc *= g[:, 2 * h:3 * h]                                # d c<t-1>
+            dz *= D[t]
+            np.matmul(dz, WhT, out=dh)                             # d a<t-1>
+        dWh = H[:-1].reshape(T * n, h).T @ dZ.reshape(T * n, 4 * h)
+        return dZ, (dh, dc), dWh
+
+
+# ------------------------------------------------------------------------------------------------
+# Wrappers
+# ------------------------------------------------------------------------------------------------
+def _layer_spec(layer):
+    if isinstance(layer, Layer):
+        cfg = layer.get_config()
+        cfg.pop("name", None)
+        return {"type": layer.type_name, "config": cfg}
+    if not isinstance(layer, dict) or "type" not in layer:
+        raise ConfigError("a wrapped layer must be given as {'type': ..., 'config': {...}}")
+    return {"type": str(layer["type"]), "config": dict(layer.get("config", {}))}
+
+
+class _Wrapper(Layer):
+    """A layer holding sub-layers whose arrays it exposes under prefixed keys (same arrays)."""
+
+    def _collect(self):
+        params, grads = {}, {}
+        for prefix, sub in self.sublayers().items():
+            for k, v in sub.params.items():
+                key = f"{prefix}/{k}" if prefix else k
+                params[key] = v
+                g = sub.grads.get(k)
+                grads[key] = g if g is not None else np.zeros_like(v)
+        self.params, self.grads = params, grads
+
+    def zero_grads(self):
+        for sub in self.sublayers().values():
+            sub.zero_grads()
+        self._collect()
+
+    def astype(self, dtype):
+        for sub in self.sublayers().values():
+            sub.astype(dtype)
+        self._collect()
+
+
+@register
+class Bidirectional(_Wrapper):
+    """Runs a recurrent layer forwards and a copy of it backwards over the sequence (a BRNN).
+
+    layer : {"type": "LSTM", "config": {...}} (or a layer instance); merge : "concat" or "sum".
+    Output at step t joins the forward a<t> (which has read x<1..t>) and the backward a<t> (which has
+    read x<t..T>). x : ndarray of shape (N, T, F) -> (N, T, 2 units) for concat with return_sequences.
+    Params are exposed as "forward/W", "backward/W", ... (the sub-layers' own arrays).
+    """
+
+    family = "Recurrent"
+    description = ("Bidirectional RNN: one RNN reads the sequence forwards, another backwards, and each "
+                   "output sees the whole sentence (needs the full sequence before predicting).")
+
+    def __init__(self, layer, merge="concat", name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.layer = _layer_spec(layer)
+        if merge not in ("concat", "sum"):
+            raise ConfigError(f"merge must be 'concat' or 'sum', got {merge!r}")
+        self.merge = merge
+        cfg = dict(self.layer["config"])
+        cfg.pop("go_backwards", None)
+        self.forward_layer = layer_from_config(self.layer["type"], {**cfg, "go_backwards": False, "name": "forward"})
+        self.backward_layer = layer_from_config(self.layer["type"], {**cfg, "go_backwards": True, "name": "backward"})
+        if not isinstance(self.forward_layer, _Recurrent):
+            raise ConfigError(f"Bidirectional wraps SimpleRNN, GRU or LSTM, not {self.layer['type']}")
+        self.regularized = tuple(f"{p}/{k}" for p in ("forward", "backward") for k in self.forward_layer.regularized)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": self.layer, "merge": self.merge}
+
+    def sublayers(self):
+        return {"forward": self.forward_layer, "backward": self.backward_layer}
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        out = self.forward_layer.output_shape(input_shapes)
+        if self.merge == "concat":
+            return out[:-1] + (2 * out[-1],)
+        return out
+
+    def param_count(self, input_shapes=None):
+        if input_shapes is None:
+            return super().param_count()
+        return 2 * self.forward_layer.param_count(input_shapes)
+
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        super().build(input_shapes, rng, dtype)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        self.output_shape(input_shapes)
+        self.forward_layer.build(input_shapes, rng, dtype)
+        self.backward_layer.build(input_shapes, rng, dtype)
+        self._collect()
+
+    @property
+    def l1(self):
+        return self.forward_layer.l1
+
+    @property
+    def l2(self):
+        return self.forward_layer.l2
+
+    def forward(self, x, training=False):
+        yf = self.forward_layer.forward(x, training=training)
+        yb = self.backward_layer.forward(x, training=training)
+        if self.merge == "concat":
+            return np.concatenate([yf, yb], axis=-1)
+        return yf + yb
+
+    def backward(self, dy):
+        if self.merge == "concat":
+            u = self.forward_layer.units
+            dyf, dyb = dy[..., :u], dy[..., u:]
+        else:
+            dyf = dyb = dy
+        dx = self.forward_layer.backward(dyf)
+        dx = dx + self.backward_layer.backward(dyb)
+        self._collect()
+        return dx
+
+
+@register
+class TimeDistributed(_Wrapper):
+    """Applies one layer (e.g. a Dense) at every time step, with the same weights at every step.
+
+    layer : {"type": "Dense", "config": {...}} (or a layer instance).
+    x : ndarray of shape (N, T, *step_shape) -> (N, T, *inner_output_shape).
+    Params keep the inner layer's own keys ("W", "b").
+    """
+
+    family = "Recurrent"
+    description = "Applies the same layer (e.g. a Dense softmax) to every time step ŷ<t> of a sequence."
+
+    def __init__(self, layer, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.layer = _layer_spec(layer)
+        self.inner = layer_from_config(self.layer["type"], {**self.layer["config"], "name": "layer"})
+        if self.inner.n_inputs != 1:
+            raise ConfigError("TimeDistributed wraps a layer with exactly one input")
+        self.regularized = tuple(self.inner.regularized)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": self.layer}
+
+    def sublayers(self):
+        return {"": self.inner}
+
+    def _step_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        if len(shape) < 2:
+            raise ShapeError(f"{self.label} needs a sequence of shape (T, ...), got {shape}", self.name)
+        return shape
+
+    def output_shape(self, input_shapes):
+        shape = self._step_shape(input_shapes)
+        try:
+            inner = self.inner.output_shape([shape[1:]])
+        except ShapeError as exc:
+            raise ShapeError(f"{self.label}: {exc}", self.name) from None
+        return (shape[0],) + tuple(inner)
+
+    def param_count(self, input_shapes=None):
+        if input_shapes is None:
+            return super().param_count()
+        return self.inner.param_count([tuple(input_shapes[0])[1:]])
+
+    def build(self, input_shapes, rng=None, dtype=np.float32):
+        super().build(input_shapes, rng, dtype)
+        shape = self._step_shape(input_shapes)
+        self.inner.build([shape[1:]], rng, dtype)
+        self.inner.input_shapes = [shape[1:]]
+        self.inner.built = True
+        self.inner.zero_grads()
+        self._collect()
+
+    @property
+    def l1(self):
+        return getattr(self.inner, "l1", 0.0)
+
+    @property
+    def l2(self):
+        return getattr(self.inner, "l2", 0.0)
+
+    def notes(self):
+        return self.inner.notes()
+
+    def forward(self, x, training=False):
+        n, T = x.shape[:2]
+        y = self.inner.forward(x.reshape((n * T,) + x.shape[2:]), training=training)
+        self._nt = (n, T, x.shape[2:])
+        return y.reshape((n, T) + y.shape[1:])
+
+    def backward(self, dy):
+        n, T, step = self._nt
+        dx = self.inner.backward(dy.reshape((n * T,) + dy.shape[2:]))
+        self._collect()
+        return dx.reshape((n, T) + step)
