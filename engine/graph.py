@@ -382,6 +382,18 @@ class Network:
         if strict and missing:
             raise ConfigError(f"no saved weights for {', '.join(missing[:5])}")
 
+    def copy(self, dtype=None):
+        """A deep copy (config + weights + buffers), built like this one, optionally in ``dtype``."""
+        net = Network.from_config(self.get_config())
+        for name, node in self.nodes.items():
+            net.nodes[name].layer.trainable = node.layer.trainable
+        if self.built:
+            net.build(dtype=dtype or self.dtype)
+            net.set_weights(self.get_weights(), strict=False)
+        elif dtype is not None:
+            net.dtype = np.dtype(dtype).type
+        return net
+
     def astype(self, dtype):
         """Cast every layer to ``dtype`` (float64 for gradient checks)."""
         self.dtype = np.dtype(dtype).type
@@ -416,7 +428,7 @@ class Network:
         feed = self._feed(x)
         values = {}
         outputs = self.outputs
-        order = self.topological_order()
+        order = self._needed_order(outputs)
         # Free intermediate values as soon as their last reader has run.
         last_use = {}
         for i, name in enumerate(order):
@@ -443,6 +455,18 @@ class Network:
         if len(outputs) == 1:
             return values[outputs[0]]
         return {o: values[o] for o in outputs}
+
+    def _needed_order(self, outputs):
+        """Topological order restricted to the nodes the outputs depend on (unused nodes skipped)."""
+        needed = set()
+        stack = list(outputs)
+        while stack:
+            n = stack.pop()
+            if n in needed:
+                continue
+            needed.add(n)
+            stack.extend(self.nodes[n].inputs)
+        return [n for n in self.topological_order() if n in needed]
 
     def predict(self, x, batch_size=512):
         """Inference in batches (no caches kept)."""
