@@ -7,6 +7,8 @@ from .conv import (  # noqa: F401
     AvgPool2D, Conv1D, Conv1x1, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPool2D, ZeroPadding2D,
 )
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed  # noqa: F401
+from .embedding import Embedding  # noqa: F401
 from .regularization import Dropout  # noqa: F401
 from .normalization import BatchNorm  # noqa: F401
 from .merge import Add, Concatenate  # noqa: F401
+from .attention import AdditiveAttention, AttentionDecoder, ScaledDotProductAttention  # noqa: F401
