@@ -1,0 +1,232 @@
+"""Core layers, activations, dropout, batch norm, merges, initializers, regularizers, diagnostics."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from engine import Network
+from engine.diagnostics import activation_stats, grad_norms
+from engine.errors import ConfigError, ShapeError
+from engine.gradcheck import layer_errors
+from engine.initializers import get_initializer
+from engine.layers import Activation, Add, BatchNorm, Concatenate, Dense, Dropout, Flatten, Input, Reshape
+from engine import regularizers
+
+from layer_examples import LAYER_EXAMPLES
+
+MINE = ["Dense", "Flatten", "Reshape", "Activation", "Dropout", "BatchNorm", "Add", "Concatenate"]
+
+
+def _cases():
+    from engine.layers.base import LAYER_TYPES
+
+    for type_name in MINE:
+        for i, ex in enumerate(LAYER_EXAMPLES[type_name]):
+            yield pytest.param(LAYER_TYPES[type_name], ex, id=f"{type_name}-{i}")
+
+
+@pytest.mark.parametrize("cls, example", list(_cases()))
+def test_layer_gradcheck_float64(cls, example):
+    layer = cls.from_config(dict(example["config"]))
+    errors = layer_errors(layer, example["input_shapes"], rng=np.random.default_rng(3))
+    assert errors, "the check compared nothing"
+    for key, err in errors.items():
+        assert err < 1e-6, f"{cls.__name__} {key}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("cls, example", list(_cases()))
+def test_layer_caches_only_in_training(cls, example):
+    layer = cls.from_config(dict(example["config"]))
+    shapes = [tuple(s) for s in example["input_shapes"]]
+    layer.build(shapes, rng=np.random.default_rng(0))
+    xs = [np.random.default_rng(1).standard_normal((4,) + s).astype(np.float32) for s in shapes]
+    y = layer.forward(*xs, training=False)
+    assert y.dtype == np.float32
+    assert y.shape == (4,) + tuple(layer.output_shape(shapes))
+    for attr in ("_x", "_cache", "_mask"):
+        assert getattr(layer, attr, None) is None
+
+
+# -- Dense ------------------------------------------------------------------------------------------
+def test_dense_computes_x_w_plus_b_with_w_in_by_out():
+    d = Dense(3)
+    d.build([(4,)], rng=np.random.default_rng(0))
+    assert d.params["W"].shape == (4, 3) and d.params["b"].shape == (3,)
+    assert d.params["W"].dtype == np.float32
+    d.params["b"][:] = [1, 2, 3]
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_allclose(d.forward(x), x @ d.params["W"] + [1, 2, 3], rtol=1e-6)
+    assert d.param_count([(4,)]) == 15 and Dense(3, use_bias=False).param_count([(4,)]) == 12
+
+
+def test_dense_after_image_input_asks_for_flatten():
+    with pytest.raises(ShapeError, match="add a Flatten") as info:
+        Dense(10, name="fc").output_shape([(1, 28, 28)])
+    assert info.value.node == "fc"
+
+
+@pytest.mark.parametrize("after, expected_std", [("relu", np.sqrt(2 / 400)), ("tanh", np.sqrt(1 / 400)),
+                                                 ("softmax", np.sqrt(1 / 400))])
+def test_auto_initializer_follows_the_activation(after, expected_std):
+    net = Network()
+    x = net.add(Input((400,)))
+    h = net.add(Dense(300), [x])
+    b = net.add(BatchNorm(), [h])  # auto looks through batch norm
+    net.add(Activation(after), [b])
+    net.build(seed=0)
+    std = float(net[h].params["W"].std())
+    assert abs(std - expected_std) / expected_std < 0.03
+
+
+def test_initializers_have_stated_variances():
+    rng = np.random.default_rng(0)
+    assert np.all(get_initializer("zeros")((3, 3), 3, 3, rng, np.float32) == 0)
+    for name, var in [("xavier", 1 / 500), ("glorot", 1 / 500), ("he", 2 / 500), ("normal", 1e-4)]:
+        w = get_initializer(name)((500, 400), 500, 400, rng, np.float64)
+        assert w.dtype == np.float64
+        assert abs(w.var() - var) / var < 0.03, name
+    w = get_initializer("normal", scale=0.5)((300, 300), 300, 300, rng, np.float32)
+    assert abs(w.std() - 0.5) < 0.01
+    with pytest.raises(ConfigError, match="unknown initializer 'xavir'"):
+        get_initializer("xavir")
+
+
+# -- Flatten / Reshape ------------------------------------------------------------------------------
+def test_flatten_and_reshape_shapes_and_errors():
+    assert Flatten().output_shape([(1, 28, 28)]) == (784,)
+    assert Reshape((1, 28, 28)).output_shape([(784,)]) == (1, 28, 28)
+    assert Reshape((-1, 7)).output_shape([(784,)]) == (112, 7)
+    with pytest.raises(ShapeError, match="cannot reshape"):
+        Reshape((5, 5), name="r").output_shape([(784,)])
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    f = Flatten()
+    y = f.forward(x, training=True)
+    assert y.shape == (2, 12)
+    assert f.backward(y).shape == (2, 3, 4)
+
+
+# -- Activations ------------------------------------------------------------------------------------
+def test_activations_are_numerically_stable():
+    z = np.array([[-1000.0, -50.0, 0.0, 50.0, 1000.0]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = Activation("sigmoid").forward(z)
+        p = Activation("softmax").forward(z)
+        e = Activation("elu").forward(z)
+    np.testing.assert_allclose(s, [[0, 0, 0.5, 1, 1]], atol=1e-6)
+    assert np.all(np.isfinite(p)) and abs(p.sum() - 1) < 1e-6 and p[0, 4] > 0.999
+    assert e[0, 0] == pytest.approx(-1.0)
+
+
+def test_activation_values():
+    z = np.array([[-2.0, 0.5]])
+    np.testing.assert_allclose(Activation("relu").forward(z), [[0, 0.5]])
+    np.testing.assert_allclose(Activation("leaky_relu", alpha=0.1).forward(z), [[-0.2, 0.5]])
+    np.testing.assert_allclose(Activation("tanh").forward(z), np.tanh(z))
+    np.testing.assert_allclose(Activation("step").forward(z), [[0, 1]])
+    np.testing.assert_allclose(Activation("linear").forward(z), z)
+    p = Activation("softmax").forward(np.array([[[1.0, 2.0], [3.0, 3.0]]]))
+    np.testing.assert_allclose(p.sum(-1), 1)  # softmax over the last axis, sequences too
+    np.testing.assert_allclose(p[0, 1], [0.5, 0.5])
+
+
+def test_step_cannot_learn_and_summary_says_so():
+    a = Activation("step")
+    a.forward(np.ones((2, 3)), training=True)
+    assert np.all(a.backward(np.ones((2, 3))) == 0)
+    assert a.notes() and "cannot learn" in a.notes()[0]
+    net = Network()
+    net.add(Dense(2), [net.add(Input((3,)))])
+    net.add(Activation("step"), ["dense_1"])
+    assert "cannot learn" in net.summary()
+
+
+# -- Dropout ----------------------------------------------------------------------------------------
+def test_dropout_is_inverted_and_off_at_inference():
+    d = Dropout(0.25, seed=0)
+    x = np.ones((200, 3, 10, 10), dtype=np.float32)  # feature maps
+    y = d.forward(x, training=True)
+    kept = y != 0
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)
+    assert abs(y.mean() - 1.0) < 0.02  # expected activation unchanged
+    np.testing.assert_array_equal(d.backward(np.ones_like(x)), y)
+    assert d.forward(x, training=False) is x
+
+
+# -- BatchNorm --------------------------------------------------------------------------------------
+def test_batchnorm_normalizes_per_channel_and_keeps_running_averages():
+    rng = np.random.default_rng(0)
+    bn = BatchNorm(momentum=0.5)
+    bn.build([(3, 4, 4)])
+    x = (rng.standard_normal((16, 3, 4, 4)) * [[[2.0]], [[5.0]], [[0.5]]] + [[[1.0]], [[-3.0]], [[7.0]]])
+    x = x.astype(np.float32)
+    for _ in range(30):
+        y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, atol=1e-3)
+    np.testing.assert_allclose(bn.running_mean, x.mean(axis=(0, 2, 3)), rtol=1e-4)
+    np.testing.assert_allclose(bn.running_var, x.var(axis=(0, 2, 3)), rtol=1e-4)
+    assert set(bn.buffers()) == {"running_mean", "running_var"}
+    # inference uses the running averages: one sample alone gets the same output as in the batch
+    y_inf = bn.forward(x[:1], training=False)
+    np.testing.assert_allclose(y_inf, y[:1], atol=1e-3)
+
+
+def test_batchnorm_per_feature_for_vectors():
+    bn = BatchNorm()
+    bn.build([(5,)])
+    assert bn.params["gamma"].shape == (5,) and bn.param_count([(5,)]) == 10
+    x = np.random.default_rng(0).standard_normal((32, 5)) * 3 + 2
+    y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(0), 0, atol=1e-6)
+
+
+# -- merges -----------------------------------------------------------------------------------------
+def test_add_and_concatenate_shapes():
+    assert Add().output_shape([(3, 4), (3, 4)]) == (3, 4)
+    with pytest.raises(ShapeError, match="same shape"):
+        Add(name="a").output_shape([(3, 4), (4, 3)])
+    assert Concatenate().output_shape([(3,), (5,)]) == (8,)
+    assert Concatenate(axis=0).output_shape([(2, 8, 8), (3, 8, 8)]) == (5, 8, 8)
+    with pytest.raises(ShapeError, match="every other axis must match"):
+        Concatenate(axis=0).output_shape([(2, 8, 8), (3, 4, 4)])
+    c = Concatenate(axis=0)
+    a, b = np.zeros((2, 2, 3, 3)), np.ones((2, 1, 3, 3))
+    y = c.forward(a, b, training=True)
+    assert y.shape == (2, 3, 3, 3) and y[:, 2].min() == 1
+    ga, gb = c.backward(y)
+    assert ga.shape == a.shape and gb.shape == b.shape
+
+
+# -- regularizers and diagnostics -------------------------------------------------------------------
+def test_regularizer_penalty_and_gradient_follow_the_documented_convention():
+    net = Network()
+    h = net.add(Dense(2, l1=0.1, l2=0.5), [net.add(Input((2,)))])
+    net.build()
+    W = net[h].params["W"]
+    W[:] = [[1.0, -2.0], [0.5, 0.0]]
+    m = 4
+    expected = (0.1 * 3.5 + 0.5 / 2 * (1 + 4 + 0.25)) / m
+    assert regularizers.penalty(net, m) == pytest.approx(expected)
+    net[h].zero_grads()
+    regularizers.add_gradients(net, m)
+    np.testing.assert_allclose(net[h].grads["W"], (0.1 * np.sign(W) + 0.5 * W) / m, rtol=1e-6)
+    assert np.all(net[h].grads["b"] == 0)  # biases are not regularized
+
+
+def test_activation_stats_and_grad_norms():
+    a = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])
+    s = activation_stats("relu", a)
+    assert s["dead"] == pytest.approx(1 / 3) and s["mean"] == pytest.approx(1.0)
+    t = activation_stats("tanh", np.array([[0.99, -0.98, 0.1, 0.0]]))
+    assert t["saturated"] == pytest.approx(0.5)
+    g = activation_stats("sigmoid", np.array([[0.01, 0.5, 0.99, 0.6]]))
+    assert g["saturated"] == pytest.approx(0.5) and g["dead"] == 0.0
+    net = Network()
+    h = net.add(Dense(2), [net.add(Input((2,)))])
+    net.build()
+    net[h].grads["W"][:] = [[3.0, 0.0], [0.0, 0.0]]
+    net[h].grads["b"][:] = [0.0, 4.0]
+    assert grad_norms(net) == {h: pytest.approx(5.0)}
