@@ -384,9 +384,16 @@ class Network:
 
     def copy(self, dtype=None):
         """A deep copy (config + weights + buffers), built like this one, optionally in ``dtype``."""
-        net = Network.from_config(self.get_config())
+        import copy as _copy
+
+        net = type(self)(name=self.name)
         for name, node in self.nodes.items():
-            net.nodes[name].layer.trainable = node.layer.trainable
+            layer = type(node.layer).from_config(_copy.deepcopy(node.layer.get_config()))
+            layer.name = name
+            layer.trainable = node.layer.trainable
+            net.nodes[name] = Node(name, layer, node.inputs, _copy.deepcopy(node.meta))
+        net._outputs = None if self._outputs is None else list(self._outputs)
+        net._changed()
         if self.built:
             net.build(dtype=dtype or self.dtype)
             net.set_weights(self.get_weights(), strict=False)

@@ -1,0 +1,218 @@
+"""Network: structure, shape inference, forward/backward through a DAG, freezing, configs."""
+
+import numpy as np
+import pytest
+
+from engine import Network
+from engine.errors import ConfigError, GraphError, ShapeError
+from engine.gradcheck import check_network
+from engine.layers import Activation, Add, BatchNorm, Concatenate, Dense, Dropout, Flatten, Input
+from engine.losses import cost_and_gradients
+
+
+def _mlp(dtype=np.float32):
+    net = Network("mlp")
+    x = net.add(Input((1, 4, 4)), name="x")
+    f = net.add(Flatten(), [x], name="flat")
+    h = net.add(Dense(8), [f], name="h")
+    a = net.add(Activation("relu"), [h], name="a")
+    o = net.add(Dense(3), [a], name="logits")
+    net.add(Activation("softmax"), [o], name="p")
+    net.build(seed=0, dtype=dtype)
+    return net
+
+
+def test_topological_order_respects_links_whatever_the_insertion_order():
+    net = Network()
+    net.add(Input((2,)), name="x")
+    net.add(Dense(2), ["x"], name="b")
+    net.add(Dense(2), ["x"], name="c")
+    net.add(Add(), ["b", "c"], name="d")
+    order = net.topological_order()
+    for name, node in net.nodes.items():
+        for src in node.inputs:
+            assert order.index(src) < order.index(name)
+    net2 = Network()
+    net2.add(Input((2,)), name="x")
+    net2.add(Dense(2), ["x"], name="late")
+    net2.add(Dense(2), ["x"], name="early")
+    net2.disconnect("x", "late")
+    net2.connect("early", "late")
+    order = net2.topological_order()
+    assert order.index("early") < order.index("late")
+
+
+def test_cycle_is_detected_and_a_node_on_it_named():
+    net = Network()
+    net.add(Input((2,)), name="x")
+    net.add(Dense(2), ["x"], name="a")
+    net.add(Dense(2), ["a"], name="b")
+    net.connect("b", "a")
+    with pytest.raises(GraphError, match="cycle") as info:
+        net.topological_order()
+    assert info.value.node in ("a", "b")
+    shapes, errors = net.infer_shapes(strict=False)
+    assert errors and set(errors) <= {"a", "b"}
+
+
+def test_shape_error_names_the_dense_after_an_image_input():
+    net = Network()
+    x = net.add(Input((1, 28, 28)), name="image")
+    net.add(Dense(10), [x], name="fc1")
+    with pytest.raises(ShapeError, match="Flatten") as info:
+        net.infer_shapes()
+    assert info.value.node == "fc1"
+    shapes, errors = net.infer_shapes(strict=False)
+    assert shapes == {"image": (1, 28, 28)} and "fc1" in errors
+    rows = {r["name"]: r for r in net.summary_rows()}
+    assert rows["fc1"]["error"] and rows["fc1"]["shape"] is None
+
+
+def test_shapes_and_param_counts_before_build():
+    net = Network()
+    x = net.add(Input((1, 28, 28)))
+    f = net.add(Flatten(), [x])
+    h1 = net.add(Dense(128), [f])
+    h2 = net.add(Dense(64), [net.add(Activation("relu"), [h1])])
+    net.add(Dense(10), [net.add(Activation("relu"), [h2])])
+    rows = net.summary_rows()
+    assert not net.built
+    assert sum(r["params"] for r in rows) == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    net.build()
+    assert net.param_count() == 109386
+
+
+def test_fan_out_gradients_are_summed_and_match_numerical_ones():
+    net = Network()
+    x = net.add(Input((3,)), name="x")
+    h = net.add(Dense(4), [x], name="shared")
+    t = net.add(Activation("tanh"), [h], name="t")
+    b1 = net.add(Dense(4), [t], name="branch1")
+    b2 = net.add(Activation("sigmoid"), [t], name="branch2")
+    s = net.add(Add(), [b1, b2, t], name="sum")  # 't' feeds three nodes
+    net.add(Dense(2), [s], name="out")
+    net.build(seed=1, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    xb, yb = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    errors = check_network(net, xb, yb, "mse")
+    assert set(errors) == {"shared", "branch1", "out"}
+    assert max(errors.values()) < 1e-6, errors
+    # the input gradient too
+    cost_and_gradients(net, xb, yb, "mse")
+    dx = net.backward(net.forward(xb, training=True) - yb)
+    eps = 1e-6
+    approx = np.zeros_like(xb)
+    for i in np.ndindex(xb.shape):
+        xp, xm = xb.copy(), xb.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        approx[i] = (0.5 * np.sum((net.forward(xp) - yb) ** 2) - 0.5 * np.sum((net.forward(xm) - yb) ** 2)) / (2 * eps)
+    np.testing.assert_allclose(dx, approx, rtol=1e-6, atol=1e-8)
+
+
+def test_multi_input_multi_output_network():
+    net = Network()
+    a = net.add(Input((3,)), name="a")
+    b = net.add(Input((2,)), name="b")
+    c = net.add(Concatenate(), [a, b], name="c")
+    h = net.add(Dense(4), [c], name="h")
+    net.add(Activation("softmax"), [net.add(Dense(3), [h], name="cls_z")], name="cls")
+    net.add(Dense(1), [h], name="value")
+    net.build(seed=0, dtype=np.float64)
+    assert net.inputs == ["a", "b"] and net.outputs == ["cls", "value"]
+    rng = np.random.default_rng(0)
+    feed = {"a": rng.standard_normal((4, 3)), "b": rng.standard_normal((4, 2))}
+    out = net.forward(feed)
+    assert out["cls"].shape == (4, 3) and out["value"].shape == (4, 1)
+    targets = {"cls": np.array([0, 2, 1, 0]), "value": rng.standard_normal((4, 1))}
+    errors = check_network(net, feed, targets, {"cls": "cross_entropy", "value": "mse"})
+    assert max(errors.values()) < 1e-6
+    with pytest.raises(GraphError, match="no data for input b"):
+        net.forward({"a": feed["a"]})
+    pred = net.predict(feed, batch_size=3)
+    np.testing.assert_allclose(pred["value"], out["value"])
+
+
+def test_unused_nodes_do_not_run_and_get_zero_grads():
+    net = Network()
+    x = net.add(Input((2,)), name="x")
+    net.add(Dense(2), [x], name="used")
+    net.add(Dense(3), [x], name="unused")
+    net.outputs = ["used"]
+    net.build()
+    net.forward(np.ones((2, 2)), training=True, keep=True)
+    assert "unused" not in net.activations and "used" in net.activations
+    net.backward(np.ones((2, 2), dtype=np.float32))
+    assert np.all(net["unused"].grads["W"] == 0)
+
+
+def test_frozen_layer_is_skipped_by_optimizers_but_passes_gradients_on():
+    net = _mlp(np.float64)
+    net["h"].trainable = False
+    names = {p.name for p in net.parameters(trainable_only=True)}
+    assert names == {"logits/W", "logits/b"}
+    assert {p.name for p in net.parameters()} >= {"h/W", "h/b"}
+    # put a trainable layer before the frozen one: it still gets a gradient through it
+    net2 = Network()
+    x = net2.add(Input((3,)), name="x")
+    first = net2.add(Dense(4), [x], name="first")
+    frozen = net2.add(Dense(4, trainable=False), [first], name="frozen")
+    net2.add(Dense(2), [frozen], name="out")
+    net2.build(dtype=np.float64)
+    rng = np.random.default_rng(0)
+    cost_and_gradients(net2, rng.standard_normal((4, 3)), rng.standard_normal((4, 2)), "mse")
+    assert np.abs(net2["first"].grads["W"]).sum() > 0
+    assert "frozen: its weights" in net2.summary()
+
+
+def test_config_and_weights_round_trip_and_copy():
+    net = _mlp()
+    net.nodes["h"].meta["pos"] = [10, 20]
+    cfg = net.get_config()
+    again = Network.from_config(cfg)
+    assert again.get_config() == cfg
+    again.build(seed=99)
+    again.set_weights(net.get_weights())
+    x = np.random.default_rng(0).random((3, 1, 4, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.forward(x), net.forward(x))
+    c = net.copy(dtype=np.float64)
+    assert c["h"].params["W"].dtype == np.float64
+    np.testing.assert_allclose(c.forward(x), net.forward(x), rtol=1e-5)
+    c["h"].params["W"][:] = 0  # a deep copy: the original is untouched
+    assert np.abs(net["h"].params["W"]).sum() > 0
+    with pytest.raises(ShapeError):
+        bad = net.get_weights()
+        bad["h/W"] = np.zeros((3, 3))
+        again.set_weights(bad)
+
+
+def test_batchnorm_buffers_travel_with_the_weights():
+    net = Network()
+    x = net.add(Input((3,)), name="x")
+    net.add(Dropout(0.5), [net.add(BatchNorm(), [net.add(Dense(3), [x], name="d")], name="bn")], name="drop")
+    net.build()
+    net.forward(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32) * 4, training=True)
+    w = net.get_weights()
+    assert "bn/running_mean" in w and np.abs(w["bn/running_mean"]).sum() > 0
+    c = net.copy()
+    np.testing.assert_array_equal(c["bn"].running_mean, net["bn"].running_mean)
+
+
+@pytest.mark.parametrize("bad", [
+    None, [], {"nodes": "x"}, {"nodes": [1]}, {"nodes": [{"type": "Dense"}]},
+    {"nodes": [{"name": "a"}]}, {"nodes": [{"name": "a", "type": "Nope"}]},
+    {"nodes": [{"name": "a", "type": "Dense", "config": {"units": "many"}}]},
+    {"nodes": [{"name": "a", "type": "Dense", "config": []}]},
+    {"nodes": [{"name": "a", "type": "Input", "config": {"shape": [2]}},
+               {"name": "a", "type": "Input", "config": {"shape": [2]}}]},
+    {"nodes": [{"name": "a", "type": "Input", "config": {"shape": [2]}, "inputs": "b"}]},
+    {"nodes": [{"name": "a", "type": "Input", "config": {"shape": [2]}}], "outputs": ["zz"]},
+])
+def test_malformed_graph_configs_give_config_errors(bad):
+    with pytest.raises(ConfigError):
+        Network.from_config(bad)
+
+
+def test_dangling_link_gives_graph_error():
+    with pytest.raises(GraphError, match="does not exist"):
+        Network.from_config({"nodes": [{"name": "d", "type": "Dense", "config": {"units": 2}, "inputs": ["x"]}]})
