@@ -54,3 +54,15 @@ LAYER_EXAMPLES = {
         {"config": {"axis": 0}, "input_shapes": [(2, 3, 3), (1, 3, 3)]},
     ],
 }
+
+# ONNX import layers (engine/layers/onnx_ops.py, helper E)
+LAYER_EXAMPLES["Transpose"] = [{"config": {"perm": [1, 0]}, "input_shapes": [(3, 4)]},
+                               {"config": {"perm": [2, 0, 1]}, "input_shapes": [(2, 3, 4)]}]
+LAYER_EXAMPLES["Take"] = [{"config": {"indices": [2, 0], "axis": 0}, "input_shapes": [(3, 4)]},
+                          {"config": {"indices": 1, "axis": -1}, "input_shapes": [(2, 3)]}]
+LAYER_EXAMPLES["LogSoftmax"] = [{"config": {"axis": -1}, "input_shapes": [(5,)]},
+                                {"config": {"axis": 0}, "input_shapes": [(3, 2, 2)]}]
+LAYER_EXAMPLES["SoftmaxAxis"] = [{"config": {"axis": 0}, "input_shapes": [(3, 2, 2)]}]
+LAYER_EXAMPLES["ConstantOp"] = [{"config": {"op": "add", "value": [1.0, -2.0, 0.5]}, "input_shapes": [(3,)]},
+                                {"config": {"op": "mul", "value": [[2.0], [0.5]], "trainable": True},
+                                 "input_shapes": [(2, 3)]}]

@@ -34,6 +34,7 @@ class _Exporter:
         self.nodes = []
         self.inits = []
         self.used = set()
+        self.node_names = set()
 
     def fresh(self, base):
         name = base
@@ -58,7 +59,12 @@ class _Exporter:
         """Append a node; ``out`` is its output tensor name (a fresh one when None)."""
         from onnx import helper
 
-        name = name or self.fresh(op_type.lower())
+        name = name or op_type.lower()
+        base, i = name, 1
+        while name in self.node_names:
+            i += 1
+            name = f"{base}_{i}"
+        self.node_names.add(name)
         if out is None:
             outs = [self.fresh(f"{name}:{i}" if n_out > 1 else f"{name}:out") for i in range(n_out)]
         else:
@@ -195,6 +201,214 @@ def _constant_op(ex, node, layer, xs, in_shapes, out_shape, out):
     return ex.op(onnx_op, ins, out, name=node, doc=layer.description)
 
 
+# -- convolution and pooling ------------------------------------------------------------------------
+def _onnx_pads2d(layer, in_shape):
+    t, b, l, r = (int(v) for v in layer.pads(in_shape))
+    return [t, l, b, r]
+
+
+@converter("Conv2D", "Conv1x1")
+def _conv2d(ex, node, layer, xs, in_shapes, out_shape, out):
+    ins = [xs[0], ex.const(f"{node}/W", _w(layer, "W"))]
+    if layer.use_bias:
+        ins.append(ex.const(f"{node}/b", _w(layer, "b")))
+    kh, kw = layer.kernel_size
+    return ex.op("Conv", ins, out, name=node, doc=layer.description, kernel_shape=[kh, kw],
+                 strides=list(layer.stride), dilations=list(getattr(layer, "dilation", (1, 1))),
+                 pads=_onnx_pads2d(layer, in_shapes[0]))
+
+
+@converter("Conv1D")
+def _conv1d(ex, node, layer, xs, in_shapes, out_shape, out):
+    ins = [xs[0], ex.const(f"{node}/W", _w(layer, "W"))]
+    if layer.use_bias:
+        ins.append(ex.const(f"{node}/b", _w(layer, "b")))
+    W = layer.params["W"]
+    begin, end = (int(v) for v in layer.pads(in_shapes[0]))
+    stride = layer.stride[0] if isinstance(layer.stride, (tuple, list)) else layer.stride
+    dil = getattr(layer, "dilation", 1)
+    dil = dil[0] if isinstance(dil, (tuple, list)) else dil
+    return ex.op("Conv", ins, out, name=node, doc=layer.description, kernel_shape=[int(W.shape[2])],
+                 strides=[int(stride)], dilations=[int(dil)], pads=[begin, end])
+
+
+@converter("MaxPool2D")
+def _maxpool(ex, node, layer, xs, in_shapes, out_shape, out):
+    return ex.op("MaxPool", xs, out, name=node, doc=layer.description, kernel_shape=list(layer.pool_size),
+                 strides=list(layer.stride), pads=_onnx_pads2d(layer, in_shapes[0]))
+
+
+@converter("AvgPool2D")
+def _avgpool(ex, node, layer, xs, in_shapes, out_shape, out):
+    # the engine averages over the real pixels only (padding not counted): count_include_pad=0
+    return ex.op("AveragePool", xs, out, name=node, doc=layer.description, kernel_shape=list(layer.pool_size),
+                 strides=list(layer.stride), pads=_onnx_pads2d(layer, in_shapes[0]), count_include_pad=0)
+
+
+@converter("GlobalAveragePooling2D", "GlobalAveragePooling1D")
+def _gap(ex, node, layer, xs, in_shapes, out_shape, out):
+    g = ex.op("GlobalAveragePool", xs, name=f"{node}/pool", doc=layer.description)
+    return ex.op("Flatten", [g], out, name=node, axis=1)
+
+
+@converter("ZeroPadding2D")
+def _zeropad(ex, node, layer, xs, in_shapes, out_shape, out):
+    t, b, l, r = (int(v) for v in layer.padding)
+    pads = ex.ints(f"{node}/pads", [0, 0, t, l, 0, 0, b, r])
+    return ex.op("Pad", [xs[0], pads], out, name=node, doc=layer.description, mode="constant")
+
+
+# -- recurrent ------------------------------------------------------------------------------------
+_GATES = {"SimpleRNN": (1, "RNN"), "GRU": (3, "GRU"), "LSTM": (4, "LSTM")}
+
+
+def _onnx_rnn_weights(layer):
+    """The engine's stacked W (units + F, G*units), b (G*units) as ONNX W (G*H, F), R (G*H, H), B (2*G*H)."""
+    g, _ = _GATES[layer.type_name]
+    H = layer.units
+    W = np.asarray(layer.params["W"], np.float64)
+    b = np.asarray(layer.params["b"], np.float64)
+    Wx = W[H:].T.copy()  # (G*H, F)
+    Rh = W[:H].T.copy()  # (G*H, H)
+    bx = b.copy()
+    if layer.type_name == "GRU":  # ONNX z keeps the old state: z = 1 - the engine's update gate
+        Wx[:H] *= -1
+        Rh[:H] *= -1
+        bx[:H] *= -1
+    return Wx, Rh, np.concatenate([bx, np.zeros_like(bx)])
+
+
+def _initial_state(ex, node, layer, x_tm, state_inputs, key, dirs_layers):
+    """initial_h/initial_c (dirs, N, H): from fed states, learned a0/c0, or none (zeros)."""
+    H = dirs_layers[0].units
+    if state_inputs is not None:
+        return ex.op("Unsqueeze", [state_inputs, ex.ints(f"{node}/axes0", [0])], name=f"{node}/{key}")
+    if all(key in lay.params for lay in dirs_layers):
+        init = np.stack([np.asarray(lay.params[key], np.float32) for lay in dirs_layers])[:, None, :]
+        c = ex.const(f"{node}/{key}", init)
+        shp = ex.op("Shape", [x_tm], name=f"{node}/shape")
+        nb = ex.op("Slice", [shp, ex.ints(f"{node}/s1", [1]), ex.ints(f"{node}/s2", [2])], name=f"{node}/batch")
+        target = ex.op("Concat", [ex.ints(f"{node}/dirs", [len(dirs_layers)]), nb, ex.ints(f"{node}/h", [H])],
+                       name=f"{node}/{key}_shape", axis=0)
+        return ex.op("Expand", [c, target], name=f"{node}/{key}_expand")
+    return ""
+
+
+def _recurrent_core(ex, node, layer, dirs_layers, direction, xs, in_shapes, out_shape, out, merge="concat"):
+    g, op = _GATES[dirs_layers[0].type_name]
+    H = dirs_layers[0].units
+    dirs = len(dirs_layers)
+    ws = [_onnx_rnn_weights(lay) for lay in dirs_layers]
+    W = ex.const(f"{node}/W", np.stack([w[0] for w in ws]))
+    R = ex.const(f"{node}/R", np.stack([w[1] for w in ws]))
+    B = ex.const(f"{node}/B", np.stack([w[2] for w in ws]))
+    x_tm = ex.op("Transpose", [xs[0]], name=f"{node}/time_major", perm=[1, 0, 2])
+    h0 = _initial_state(ex, node, layer, x_tm, xs[1] if len(xs) > 1 else None, "a0", dirs_layers)
+    ins = [x_tm, W, R, B, "", h0]
+    attrs = {"hidden_size": H, "direction": direction}
+    if op == "LSTM":
+        c0 = _initial_state(ex, node, layer, x_tm, xs[2] if len(xs) > 2 else None, "c0", dirs_layers)
+        ins.append(c0)
+    if op == "GRU":
+        attrs["linear_before_reset"] = 0
+    while ins and ins[-1] == "":
+        ins.pop()
+    n_out = 3 if op == "LSTM" else 2
+    Y, Yh = ex.op(op, ins, name=f"{node}/{op.lower()}", doc=layer.description, n_out=n_out, **attrs)[:2]
+    seq = dirs_layers[0].return_sequences
+    if seq:
+        if dirs == 1:
+            y = ex.op("Squeeze", [Y, ex.ints(f"{node}/axis1", [1])], name=f"{node}/squeeze")
+            return ex.op("Transpose", [y], out, name=node, perm=[1, 0, 2])
+        if merge == "sum":
+            y = ex.op("ReduceSum", [Y, ex.ints(f"{node}/axis1", [1])], name=f"{node}/sum", keepdims=0)
+            return ex.op("Transpose", [y], out, name=node, perm=[1, 0, 2])
+        y = ex.op("Transpose", [Y], name=f"{node}/batch_dirs", perm=[2, 0, 1, 3])  # (N, T, dirs, H)
+        return ex.op("Reshape", [y, ex.ints(f"{node}/shape_out", [0, 0, -1])], out, name=node)
+    if dirs == 1:
+        return ex.op("Squeeze", [Yh, ex.ints(f"{node}/axis0", [0])], out, name=node)
+    if merge == "sum":
+        return ex.op("ReduceSum", [Yh, ex.ints(f"{node}/axis0", [0])], out, name=node, keepdims=0)
+    y = ex.op("Transpose", [Yh], name=f"{node}/batch_dirs", perm=[1, 0, 2])  # (N, dirs, H)
+    return ex.op("Reshape", [y, ex.ints(f"{node}/shape_out", [0, -1])], out, name=node)
+
+
+@converter("SimpleRNN", "GRU", "LSTM")
+def _recurrent(ex, node, layer, xs, in_shapes, out_shape, out):
+    direction = "reverse" if layer.go_backwards else "forward"
+    return _recurrent_core(ex, node, layer, [layer], direction, xs, in_shapes, out_shape, out)
+
+
+@converter("Bidirectional")
+def _bidirectional(ex, node, layer, xs, in_shapes, out_shape, out):
+    return _recurrent_core(ex, node, layer, [layer.forward_layer, layer.backward_layer], "bidirectional",
+                           xs, in_shapes, out_shape, out, merge=layer.merge)
+
+
+@converter("TimeDistributed")
+def _time_distributed(ex, node, layer, xs, in_shapes, out_shape, out):
+    inner = layer.sublayers()
+    inner = next(iter(inner.values())) if isinstance(inner, dict) else layer.layer
+    fn = CONVERTERS.get(inner.type_name)
+    if fn is None:
+        raise ConfigError(f"{layer.label}: its {inner.type_name} has no ONNX export")
+    T = in_shapes[0][0]
+    step = tuple(in_shapes[0][1:])
+    step_out = tuple(out_shape[1:])
+    flat = ex.op("Reshape", [xs[0], ex.ints(f"{node}/steps", [-1] + list(step))], name=f"{node}/merge_time")
+    y = fn(ex, f"{node}/inner", inner, [flat], [step], step_out, None)
+    return ex.op("Reshape", [y, ex.ints(f"{node}/unsteps", [-1, T] + list(step_out))], out, name=node)
+
+
+# -- embedding and attention ------------------------------------------------------------------------------
+@converter("Embedding")
+def _embedding(ex, node, layer, xs, in_shapes, out_shape, out):
+    from onnx import TensorProto
+
+    key = "E" if "E" in layer.params else next(iter(layer.params))
+    ids = ex.op("Cast", xs[:1], name=f"{node}/ids", to=TensorProto.INT64)
+    return ex.op("Gather", [ex.const(f"{node}/{key}", _w(layer, key)), ids], out, name=node,
+                 doc=layer.description, axis=0)
+
+
+@converter("ScaledDotProductAttention")
+def _dot_attention(ex, node, layer, xs, in_shapes, out_shape, out):
+    q, k = xs[0], xs[1]
+    v = xs[2] if len(xs) > 2 else k
+    kt = ex.op("Transpose", [k], name=f"{node}/keys_t", perm=[0, 2, 1])
+    s = ex.op("MatMul", [q, kt], name=f"{node}/scores")
+    d = in_shapes[0][-1]
+    s = ex.op("Mul", [s, ex.const(f"{node}/scale", np.array(1.0 / np.sqrt(d), np.float32))], name=f"{node}/scaled")
+    if layer.causal:
+        tq, tk = in_shapes[0][0], in_shapes[1][0]
+        mask = np.where(np.tril(np.ones((tq, tk), dtype=bool)), 0.0, -np.inf).astype(np.float32)
+        s = ex.op("Add", [s, ex.const(f"{node}/causal_mask", mask)], name=f"{node}/masked")
+    w = ex.op("Softmax", [s], name=f"{node}/weights", axis=-1)
+    return ex.op("MatMul", [w, v], out, name=node, doc=layer.description)
+
+
+@converter("AdditiveAttention")
+def _additive_attention(ex, node, layer, xs, in_shapes, out_shape, out):
+    p = layer.params
+    q, values = xs
+    flat = len(in_shapes[0]) == 1
+    pk = ex.op("MatMul", [values, ex.const(f"{node}/W1", _w(layer, "W1"))], name=f"{node}/keys")
+    pk = ex.op("Add", [pk, ex.const(f"{node}/b", _w(layer, "b"))], name=f"{node}/keys_b")
+    qp = ex.op("MatMul", [q, ex.const(f"{node}/W2", _w(layer, "W2"))], name=f"{node}/query")
+    if flat:
+        qp = ex.op("Unsqueeze", [qp, ex.ints(f"{node}/ax1", [1])], name=f"{node}/query_steps")
+    u = ex.op("Add", [ex.op("Unsqueeze", [pk, ex.ints(f"{node}/axk", [1])], name=f"{node}/keys_grid"),
+                      ex.op("Unsqueeze", [qp, ex.ints(f"{node}/axq", [2])], name=f"{node}/query_grid")],
+              name=f"{node}/sum")
+    u = ex.op("Tanh", [u], name=f"{node}/tanh")
+    e = ex.op("MatMul", [u, ex.const(f"{node}/v", np.asarray(p["v"], np.float32))], name=f"{node}/scores")
+    alpha = ex.op("Softmax", [e], name=f"{node}/weights", axis=-1)
+    if flat:
+        ctx = ex.op("MatMul", [alpha, values], name=f"{node}/context")
+        return ex.op("Squeeze", [ctx, ex.ints(f"{node}/sq1", [1])], out, name=node, doc=layer.description)
+    return ex.op("MatMul", [alpha, values], out, name=node, doc=layer.description)
+
+
 # -- the walk --------------------------------------------------------------------------------------
 def _layer_type(layer):
     return layer.type_name
@@ -248,9 +462,9 @@ def to_onnx_model(network, doc_string="", batch_name="batch"):
             ex.op("Identity", [t], o, name=f"{o}/output")
         outputs.append(helper.make_tensor_value_info(o, TensorProto.FLOAT, [batch_name] + list(shapes[o])))
     graph = helper.make_graph(ex.nodes, network.name or "network", inputs, outputs, ex.inits,
-                              doc_string=doc_string or None)
+                              doc_string=doc_string or "")
     model = helper.make_model(graph, producer_name="network-playground",
-                              opset_imports=[helper.make_opsetid("", OPSET)], doc_string=doc_string or None)
+                              opset_imports=[helper.make_opsetid("", OPSET)], doc_string=doc_string or "")
     model.ir_version = min(model.ir_version, 10)
     return model
 

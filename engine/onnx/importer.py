@@ -777,8 +777,8 @@ class _Importer:
         if a.get("storage_order", 0):
             self.problem("storage_order=1")
         pads = self._pads(a, nd, node.op_type)
-        if kind == "AvgPool2D" and any(pads) and not a.get("count_include_pad", 0):
-            self.problem("average pooling with padding that excludes the pad from the count")
+        if kind == "AvgPool2D" and any(pads) and a.get("count_include_pad", 0):
+            self.problem("average pooling that counts the padding (the engine averages real pixels only)")
         cfg = dict(pool_size=list(a["kernel_shape"]), stride=list(a.get("strides", [1] * nd)),
                    padding=pads if any(pads) else "valid")
         self.simple(node, kind, **cfg)
@@ -790,8 +790,8 @@ class _Importer:
         if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) or a.get("storage_order", 0):
             self.problem("ceil_mode, dilations or storage_order on a 1-D pool")
         pads = self._pads(a, 1, node.op_type)
-        if kind == "AvgPool2D" and any(pads) and not a.get("count_include_pad", 0):
-            self.problem("average pooling with padding that excludes the pad from the count")
+        if kind == "AvgPool2D" and any(pads) and a.get("count_include_pad", 0):
+            self.problem("average pooling that counts the padding (the engine averages real pixels only)")
         if any(pads):
             self.problem(f"padding {pads} on a 1-D pool")
         base = node.name or kind.lower()
@@ -940,8 +940,6 @@ class _Importer:
                                go_backwards=(direction == "reverse"))
             name = self.add(layer, [x], node.name or type_name.lower())
             self.weights[name] = weights_for(0)
-            if direction == "reverse" and return_seq:
-                self.problem("Y of a reverse-direction layer (the engine returns it in reversed time order)")
         else:
             inner = self.layer(type_name, units=H, return_sequences=return_seq)
             layer = self.layer("Bidirectional", layer=inner)
