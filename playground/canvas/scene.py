@@ -1,0 +1,348 @@
+"""The canvas scene: a live mirror of the network document.
+
+The scene listens to the document's signals and creates, updates or removes node and link items.
+Gestures (drop, connect, move, delete, paste) are turned into document edits, which come back as
+signals; the scene never edits the network directly.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QLineF, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
+
+from engine.errors import EngineError
+
+from .commands import nodes_clipboard, paste_entries
+from .items import LinkItem, NodeItem, link_path
+from .layout import auto_layout
+
+
+def node_family(layer):
+    return "Input" if layer.type_name == "Input" else (getattr(layer, "family", "") or "Core")
+
+
+def sublayer_rows(layer):
+    """[(name, type, params)] of a composite layer's sublayers, or [] for a plain layer."""
+    fn = getattr(layer, "sublayers", None)
+    if not callable(fn):
+        return []
+    try:
+        subs = fn() or {}
+    except Exception:  # noqa: BLE001 - display only
+        return []
+    rows = []
+    for n, sub in subs.items():
+        try:
+            count = int(sum(p.size for p in sub.params.values())) if sub.params else None
+        except Exception:  # noqa: BLE001
+            count = None
+        rows.append((str(n), type(sub).__name__, count))
+    return rows
+
+
+class CanvasScene(QGraphicsScene):
+    """Mirrors a :class:`~playground.document.NetworkDocument` as node cards and links.
+
+    Signals
+    -------
+    layer_selected(str) : the single selected node's name, or "" when zero or several are selected.
+    message(str) : a sentence for the status bar (refused edits, hints).
+    """
+
+    layer_selected = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.nodes = {}
+        self.links = {}
+        self._tints = {}
+        self._unfolded = set()
+        self._link_src = None
+        self._temp_link = None
+        self._last_selected = None
+        self.setSceneRect(-2000, -2000, 6000, 5000)
+        self.setBackgroundBrush(QColor("#f4f6f9"))
+        d = document
+        d.reset.connect(self.rebuild)
+        d.node_added.connect(self._on_node_added)
+        d.node_removed.connect(self._on_node_removed)
+        d.link_added.connect(self._on_link_added)
+        d.link_removed.connect(self._on_link_removed)
+        d.layer_changed.connect(self._on_layer_changed)
+        d.node_moved.connect(self._on_node_moved)
+        d.changed.connect(self.refresh_info)
+        self.selectionChanged.connect(self._on_selection_changed)
+        self.rebuild()
+
+    # -- background grid -------------------------------------------------------------------------
+    def drawBackground(self, painter, rect):  # noqa: N802
+        super().drawBackground(painter, rect)
+        step = 24
+        painter.setPen(QPen(QColor("#e2e8f0"), 1))
+        left = int(rect.left()) - int(rect.left()) % step
+        top = int(rect.top()) - int(rect.top()) % step
+        lines = []
+        x = left
+        while x < rect.right():
+            lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+            x += step
+        y = top
+        while y < rect.bottom():
+            lines.append(QLineF(rect.left(), y, rect.right(), y))
+            y += step
+        painter.drawLines(lines)
+
+    # -- mirroring the document ------------------------------------------------------------------
+    def rebuild(self):
+        """Drop every item and mirror the whole document again (after new/open)."""
+        self._link_src = None
+        self._temp_link = None
+        self.clear()
+        self.nodes.clear()
+        self.links.clear()
+        self._tints.clear()
+        net = self.document.network
+        missing = [n for n in net.nodes if self.document.node_pos(n) is None]
+        if missing:
+            pos = auto_layout(net)
+            for n in missing:
+                net.nodes[n].meta["pos"] = [float(pos[n][0]), float(pos[n][1])]
+        for name in net.nodes:
+            self._make_node(name)
+        for name, node in net.nodes.items():
+            for src in node.inputs:
+                self._make_link(src, name)
+        self.refresh_info()
+
+    def _make_node(self, name):
+        layer = self.document.network[name]
+        item = NodeItem(name, layer.type_name, node_family(layer), getattr(layer, "description", ""))
+        pos = self.document.node_pos(name) or (0.0, 0.0)
+        item.setPos(*pos)
+        self.addItem(item)
+        self.nodes[name] = item
+        item.set_sublayers(sublayer_rows(layer))
+        if name in self._unfolded:
+            item.set_unfolded(True)
+        return item
+
+    def _make_link(self, src, dst):
+        if (src, dst) in self.links or src not in self.nodes or dst not in self.nodes:
+            return
+        link = LinkItem(self.nodes[src], self.nodes[dst])
+        self.addItem(link)
+        self.links[(src, dst)] = link
+
+    def _on_node_added(self, name):
+        self._make_node(name)
+
+    def _on_node_removed(self, name):
+        item = self.nodes.pop(name, None)
+        self._tints.pop(name, None)
+        if item is not None:
+            for link in list(item.links):
+                self._drop_link(link)
+            self.removeItem(item)
+
+    def _drop_link(self, link):
+        self.links.pop(link.key, None)
+        link.detach()
+        if link.scene() is self:
+            self.removeItem(link)
+
+    def _on_link_added(self, src, dst):
+        self._make_link(src, dst)
+
+    def _on_link_removed(self, src, dst):
+        link = self.links.get((src, dst))
+        if link is not None:
+            self._drop_link(link)
+
+    def _on_layer_changed(self, name):
+        item = self.nodes.get(name)
+        if item is None:
+            return
+        layer = self.document.network[name]
+        item.set_type(layer.type_name, node_family(layer), getattr(layer, "description", ""))
+        item.set_sublayers(sublayer_rows(layer))
+
+    def _on_node_moved(self, name):
+        item = self.nodes.get(name)
+        pos = self.document.node_pos(name)
+        if item is not None and pos is not None:
+            item.setPos(*pos)
+
+    def refresh_info(self):
+        """Recompute every node's output shape, parameter count and error (live, no data)."""
+        try:
+            rows = self.document.network.summary_rows()
+        except EngineError as exc:  # a broken graph: show it on the culprit if known
+            rows = []
+            self.message.emit(str(exc))
+        for r in rows:
+            item = self.nodes.get(r["name"])
+            if item is not None:
+                item.set_info(r["shape"], r["params"], r["error"], r.get("notes", ()), r.get("trainable", True))
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_node_names(self):
+        return [i.name for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_links(self):
+        return [i.key for i in self.selectedItems() if isinstance(i, LinkItem)]
+
+    def select_node(self, name):
+        self.clearSelection()
+        if name in self.nodes:
+            self.nodes[name].setSelected(True)
+
+    def _on_selection_changed(self):
+        names = self.selected_node_names()
+        current = names[0] if len(names) == 1 else ""
+        if current != self._last_selected:
+            self._last_selected = current
+            self.layer_selected.emit(current)
+
+    # -- health overlay (the training dock) ------------------------------------------------------
+    def set_node_tint(self, node_name, color, hint=""):
+        """Tint a node's body (``QColor`` or None to clear) and show ``hint`` under it and in its tooltip."""
+        item = self.nodes.get(node_name)
+        if item is None:
+            return
+        if color is None:
+            self._tints.pop(node_name, None)
+            item.set_tint(None, "")
+        else:
+            self._tints[node_name] = (QColor(color), hint)
+            item.set_tint(QColor(color), hint)
+
+    def clear_tints(self):
+        for name in list(self._tints):
+            self.set_node_tint(name, None)
+
+    # -- gestures -> document edits --------------------------------------------------------------
+    def _try(self, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except EngineError as exc:
+            self.message.emit(str(exc))
+            return None
+
+    def add_layer_at(self, type_name, scene_pos):
+        """Add a layer from the palette at ``scene_pos`` (its top-left corner is placed there,
+        centred on the drop point). Returns the node's name or None."""
+        pos = (scene_pos.x() - 92.0, scene_pos.y() - 30.0)
+        name = self._try(self.document.add_layer, type_name, pos=pos)
+        if name:
+            self.select_node(name)
+        return name
+
+    def commit_moves(self):
+        """Turn node drags into one undoable move of every node that moved."""
+        moved = {}
+        for name, item in self.nodes.items():
+            p = self.document.node_pos(name)
+            if p is None or abs(p[0] - item.x()) > 0.5 or abs(p[1] - item.y()) > 0.5:
+                moved[name] = (item.x(), item.y())
+        if moved:
+            text = f"Move {next(iter(moved))}" if len(moved) == 1 else f"Move {len(moved)} layers"
+            self._try(self.document.move_nodes, moved, text)
+
+    def begin_link(self, src_item, scene_pos):
+        self._link_src = src_item
+        self._temp_link = QGraphicsPathItem()
+        self._temp_link.setPen(QPen(QColor("#3182ce"), 2, ))
+        self._temp_link.setZValue(5)
+        self.addItem(self._temp_link)
+        self.drag_link_to(scene_pos)
+
+    def drag_link_to(self, scene_pos):
+        if self._temp_link is not None and self._link_src is not None:
+            self._temp_link.setPath(link_path(self._link_src.out_anchor(), scene_pos))
+
+    def node_at(self, scene_pos):
+        for item in self.items(scene_pos):
+            while item is not None and not isinstance(item, NodeItem):
+                item = item.parentItem()
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def end_link(self, scene_pos):
+        src = self._link_src
+        if self._temp_link is not None:
+            self.removeItem(self._temp_link)
+        self._temp_link = None
+        self._link_src = None
+        if src is None:
+            return False
+        dst = self.node_at(scene_pos)
+        if dst is None or dst is src:
+            return False
+        return bool(self._try(self.document.connect, src.name, dst.name))
+
+    def connect_nodes(self, src, dst):
+        return bool(self._try(self.document.connect, src, dst))
+
+    def delete_selection(self):
+        names = self.selected_node_names()
+        links = [k for k in self.selected_links() if k[0] not in names and k[1] not in names]
+        if names or links:
+            return bool(self._try(self.document.remove_nodes, names, links))
+        return False
+
+    def copy_selection(self):
+        """The selected nodes (and the links among them) as clipboard text, or None."""
+        names = self.selected_node_names()
+        if not names:
+            return None
+        return nodes_clipboard(self.document.graph_config(), names)
+
+    def paste(self, text, offset=(40.0, 40.0)):
+        """Paste nodes copied by :meth:`copy_selection`; returns the new names."""
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError):
+            self.message.emit("the clipboard holds no layers to paste")
+            return []
+        entries = paste_entries(data, set(self.document.network.nodes), self.document.network.unique_name, offset)
+        if not entries:
+            self.message.emit("the clipboard holds no layers to paste")
+            return []
+        ok = self._try(self.document.add_nodes, entries, f"Paste {len(entries)} layer(s)")
+        if not ok:
+            return []
+        self.clearSelection()
+        for e in entries:
+            if e["name"] in self.nodes:
+                self.nodes[e["name"]].setSelected(True)
+        return [e["name"] for e in entries]
+
+    def auto_layout(self):
+        heights = {n: item.height() for n, item in self.nodes.items()}
+        pos = auto_layout(self.document.network, heights)
+        changed = {n: p for n, p in pos.items() if self.document.node_pos(n) != (float(p[0]), float(p[1]))}
+        if changed:
+            self._try(self.document.move_nodes, changed, "Auto-layout")
+
+    def toggle_unfold(self, name):
+        item = self.nodes.get(name)
+        if item is not None and item.sublayers:
+            item.set_unfolded(not item.unfolded)
+            (self._unfolded.add if item.unfolded else self._unfolded.discard)(name)
+            return True
+        return False
+
+    def items_rect(self):
+        rect = None
+        for item in self.nodes.values():
+            r = item.sceneBoundingRect()
+            rect = r if rect is None else rect.united(r)
+        return rect
+
+

@@ -1,0 +1,712 @@
+"""The main window: wires the document, canvas, palette, inspector, training dock and panels.
+
+It owns no network logic: edits go through the document (undoable), the canvas mirrors it, and
+each dock/panel is its own module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QHeaderView, QLabel, QMainWindow, QMenu,
+    QMessageBox, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout,
+)
+
+from engine.errors import EngineError
+
+from .canvas import CanvasScene, CanvasView, InspectorWidget, PaletteWidget
+from .canvas.commands import CLIPBOARD_MIME
+from .canvas.icons import family_icon
+from .canvas.items import format_count, format_shape
+from .document import NetworkDocument, atomic_write_text, parse_document, presets_dir
+
+APP_NAME = "Network Playground"
+ORG_NAME = "network-playground"
+DEFAULT_PRESET = "digits_mlp.json"
+MAX_RECENT = 8
+AUTOSAVE_MS = 30_000
+
+
+def user_data_dir():
+    try:
+        from platformdirs import user_data_dir as udd
+
+        return Path(udd("network-playground", "network-playground"))
+    except Exception:  # noqa: BLE001
+        return Path.home() / ".local" / "share" / "network-playground"
+
+
+def fallback_document():
+    """A small digits MLP, used when the presets folder is missing."""
+    return {
+        "format": "network-playground", "version": 1, "name": "digits MLP",
+        "description": "A multilayer perceptron for the bundled 8x8 digits.",
+        "graph": {"name": "digits_mlp", "nodes": [
+            {"name": "pixels", "type": "Input", "config": {"shape": [64]}, "inputs": []},
+            {"name": "hidden", "type": "Dense", "config": {"units": 64}, "inputs": ["pixels"]},
+            {"name": "relu", "type": "Activation", "config": {"kind": "relu"}, "inputs": ["hidden"]},
+            {"name": "logits", "type": "Dense", "config": {"units": 10}, "inputs": ["relu"]},
+        ]},
+    }
+
+
+class SummaryDialog(QDialog):
+    """A Keras-like summary table: layer, type, output shape, parameters, notes."""
+
+    def __init__(self, network, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Network summary")
+        rows = network.summary_rows()
+        table = QTableWidget(len(rows), 5)
+        table.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params", "Reads / notes"])
+        total = trainable = 0
+        for i, r in enumerate(rows):
+            fam = "Input" if r["type"] == "Input" else getattr(network[r["name"]], "family", "Core")
+            item = QTableWidgetItem(family_icon(fam), r["name"])
+            table.setItem(i, 0, item)
+            table.setItem(i, 1, QTableWidgetItem(r["type"]))
+            shape = "(None, " + ", ".join(str(d) for d in r["shape"]) + ")" if r["shape"] is not None else "?"
+            table.setItem(i, 2, QTableWidgetItem(shape))
+            p = QTableWidgetItem(format_count(r["params"]) if r["params"] is not None else "?")
+            p.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            table.setItem(i, 3, p)
+            notes = ", ".join(r["inputs"])
+            if r["error"]:
+                notes = r["error"]
+            elif r["notes"]:
+                notes += ("; " if notes else "") + "; ".join(r["notes"])
+            n = QTableWidgetItem(notes)
+            if r["error"]:
+                n.setForeground(Qt.red)
+            n.setToolTip(notes)
+            table.setItem(i, 4, n)
+            total += r["params"] or 0
+            trainable += (r["params"] or 0) if r["trainable"] else 0
+        table.setEditTriggers(QTableWidget.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        self.table = table
+        self.totals = QLabel(f"<b>Total params:</b> {total:,} &nbsp;&nbsp; <b>Trainable:</b> {trainable:,}"
+                             f" &nbsp;&nbsp; <b>Frozen:</b> {total - trainable:,}")
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        copy_btn = buttons.addButton("Copy as text", QDialogButtonBox.ActionRole)
+        copy_btn.clicked.connect(lambda: QGuiApplication.clipboard().setText(network.summary()))
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(self.totals)
+        lay.addWidget(buttons)
+        self.resize(760, min(640, 120 + 30 * len(rows)))
+
+
+class MainWindow(QMainWindow):
+    """The application window.
+
+    Parameters
+    ----------
+    settings : QSettings, optional
+        Where layout and recent files are remembered (tests pass a temporary one).
+    autosave_dir : path, optional
+        Where the crash-recovery autosave lives (default: the user data dir).
+    restore : "ask", "never" or "always"
+        What to do with an autosave found at start.
+    open_default : bool
+        Open the default preset (the digits MLP).
+
+    Signals
+    -------
+    layer_selected(str) : the layer picked on the canvas ('' when none).
+    """
+
+    layer_selected = Signal(str)
+
+    def __init__(self, settings=None, autosave_dir=None, restore="ask", open_default=True, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings(ORG_NAME, ORG_NAME)
+        self.autosave_path = Path(autosave_dir or user_data_dir()) / "autosave.json"
+        self.document = NetworkDocument(self)
+        self.scene = CanvasScene(self.document, self)
+        self.view = CanvasView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.setWindowIcon(family_icon("Core", 64))
+        self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks)
+        self.panels = {}
+        self.training_dock = None
+
+        self.palette = PaletteWidget()
+        self.palette_dock = self._dock("Layers", "palette_dock", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector = InspectorWidget(self.document)
+        self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector, Qt.RightDockWidgetArea)
+        self._make_training_dock()
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self.statusBar().showMessage("Ready", 3000)
+        self.zoom_label = QLabel("100 %")
+        self.zoom_label.setToolTip("Zoom (wheel, Ctrl+= / Ctrl+-, Ctrl+0 fits the network)")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+        self.scene.layer_selected.connect(self._on_layer_selected)
+        self.scene.message.connect(self._show_status)
+        self.inspector.edit_refused.connect(self._show_status)
+        self.palette.layer_activated.connect(self._add_layer_at_centre)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.document.modified_changed.connect(self.setWindowModified)
+        self.document.path_changed.connect(lambda _p: self._update_title())
+        self.document.reset.connect(self._on_document_reset)
+        self.document.undo_stack.canUndoChanged.connect(lambda _b: self._update_title())
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+        self.resize(1400, 880)
+        self._restore_layout()
+        restored = False
+        if restore != "never" and self.autosave_path.is_file():
+            restored = self._offer_autosave(ask=(restore == "ask"))
+        if not restored and open_default:
+            self.open_default()
+        self._update_title()
+
+    # -- docks and panels ----------------------------------------------------------------------------
+    def _dock(self, title, object_name, widget, area):
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def add_panel(self, widget, title, area=Qt.RightDockWidgetArea):
+        """Put ``widget`` in a dock titled ``title`` (tabbed with other panels); returns the dock."""
+        if isinstance(widget, QDockWidget):
+            dock = widget
+            dock.setWindowTitle(title)
+        else:
+            dock = QDockWidget(title, self)
+            dock.setWidget(widget)
+        if not dock.objectName():
+            dock.setObjectName("panel_" + "".join(c if c.isalnum() else "_" for c in title.lower()))
+        same = [d for d in self.panels.values() if self.dockWidgetArea(d) == area]
+        self.addDockWidget(area, dock)
+        if same:
+            self.tabifyDockWidget(same[-1], dock)
+        self.panels[title] = dock
+        if hasattr(self, "view_menu"):
+            self.view_menu.addAction(dock.toggleViewAction())
+        if hasattr(widget, "set_document"):
+            try:
+                widget.set_document(self.document)
+            except Exception:  # noqa: BLE001 - a panel's own problem must not stop the app
+                pass
+        return dock
+
+    def _make_training_dock(self):
+        try:
+            from .training.dock import TrainingDock
+        except ImportError:
+            return
+        try:
+            dock = TrainingDock(self)
+        except TypeError:
+            dock = TrainingDock()
+        except Exception as exc:  # noqa: BLE001 - never block the window on a dock
+            self._pending_status = f"the training dock could not start: {exc}"
+            return
+        if not dock.objectName():
+            dock.setObjectName("training_dock")
+        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        self.training_dock = dock
+        for attr in ("set_canvas_scene", "set_canvas", "set_scene"):
+            fn = getattr(dock, attr, None)
+            if callable(fn):
+                fn(self.scene)
+                break
+        if hasattr(dock, "set_document"):
+            dock.set_document(self.document)
+        for attr in ("set_layer", "show_layer", "on_layer_selected", "select_layer"):
+            fn = getattr(dock, attr, None)
+            if callable(fn):
+                self.layer_selected.connect(fn)
+                break
+
+    # -- actions ---------------------------------------------------------------------------------
+    def _action(self, text, slot, shortcut=None, tip=None, icon=None):
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        keys = " / ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts())
+        tip = tip or text.replace("&", "").rstrip(".\u2026")
+        a.setToolTip(f"{tip} ({keys})" if keys else tip)
+        a.setStatusTip(tip)
+        if icon is not None:
+            a.setIcon(icon)
+        a.triggered.connect(slot)
+        return a
+
+    def _make_actions(self):
+        st = QIcon.fromTheme
+        A = self._action
+        self.act_new = A("&New", self.new_document, QKeySequence.New, "Start an empty network", st("document-new"))
+        self.act_open = A("&Open\u2026", self.open_dialog, QKeySequence.Open, "Open a network document (.json) or model (.npz)", st("document-open"))
+        self.act_save = A("&Save", self.save, QKeySequence.Save, "Save the network document", st("document-save"))
+        self.act_save_as = A("Save &As\u2026", self.save_as, QKeySequence("Ctrl+Shift+S"), "Save under a new name", st("document-save-as"))
+        self.act_export_onnx = A("Export ONNX\u2026", self.export_onnx, None, "Export the network to an ONNX file")
+        self.act_import_onnx = A("Import ONNX\u2026", self.import_onnx, None, "Open an ONNX model as a network")
+        onnx = self._onnx_module()
+        for act, fn in ((self.act_export_onnx, "export_network"), (self.act_import_onnx, "import_onnx")):
+            if onnx is None or not hasattr(onnx, fn):
+                act.setEnabled(False)
+                act.setToolTip("Needs the engine's ONNX support (engine.onnx), which is not available")
+        self.act_quit = A("&Quit", self.close, QKeySequence.Quit, "Quit Network Playground")
+
+        undo = self.document.undo_stack
+        self.act_undo = undo.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_undo.setToolTip("Undo the last edit (Ctrl+Z)")
+        self.act_redo = undo.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut, "Cut the selected layers")
+        self.act_copy = A("&Copy", self.copy, QKeySequence.Copy, "Copy the selected layers")
+        self.act_paste = A("&Paste", self.paste, QKeySequence.Paste, "Paste layers")
+        self.act_delete = A("&Delete", self.scene.delete_selection, [QKeySequence.Delete, QKeySequence(Qt.Key_Backspace)],
+                            "Delete the selected layers and links")
+        self.act_select_all = A("Select &All", self._select_all, QKeySequence.SelectAll, "Select every layer")
+        self.act_layout = A("Auto-&layout", self.scene.auto_layout, QKeySequence("Ctrl+L"),
+                            "Arrange layers in columns by depth (undoable)")
+        self.act_unfold = A("&Unfold / fold block", self._toggle_unfold, QKeySequence("Ctrl+U"),
+                            "Show or hide the sublayers of the selected composite block")
+        self.act_zoom_in = A("Zoom &in", self.view.zoom_in, [QKeySequence("Ctrl+="), QKeySequence.ZoomIn], "Zoom in")
+        self.act_zoom_out = A("Zoom &out", self.view.zoom_out, [QKeySequence("Ctrl+-"), QKeySequence.ZoomOut], "Zoom out")
+        self.act_fit = A("&Fit network", lambda: self.view.fit_all(), QKeySequence("Ctrl+0"), "Show the whole network")
+        self.act_find = A("Find layer type", self._focus_palette, QKeySequence.Find, "Search the layer palette")
+        self.act_summary = A("&Summary\u2026", self.show_summary, QKeySequence("Ctrl+I"),
+                             "A table of every layer's output shape and parameter count")
+        self.act_about = A("&About", self._about, None, "About Network Playground")
+        for a in (self.act_cut, self.act_copy, self.act_paste, self.act_delete, self.act_select_all,
+                  self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_undo, self.act_redo):
+            a.setShortcutContext(Qt.WindowShortcut)
+
+    def _make_menus(self):
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addActions([self.act_new, self.act_open])
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.presets_menu = f.addMenu("&Presets")
+        self._fill_presets()
+        f.addSeparator()
+        f.addActions([self.act_save, self.act_save_as])
+        f.addSeparator()
+        f.addActions([self.act_import_onnx, self.act_export_onnx])
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        e.addActions([self.act_undo, self.act_redo])
+        e.addSeparator()
+        e.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_delete])
+        e.addSeparator()
+        e.addActions([self.act_select_all, self.act_find])
+        v = mb.addMenu("&View")
+        v.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit])
+        v.addSeparator()
+        v.addActions([self.act_layout, self.act_unfold])
+        v.addSeparator()
+        v.addAction(self.palette_dock.toggleViewAction())
+        v.addAction(self.inspector_dock.toggleViewAction())
+        if self.training_dock is not None:
+            v.addAction(self.training_dock.toggleViewAction())
+        self.view_menu = v
+        n = mb.addMenu("&Network")
+        n.addAction(self.act_summary)
+        h = mb.addMenu("&Help")
+        h.addAction(self.act_about)
+        # canvas context menu
+        self.view.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+
+    def _make_toolbar(self):
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.addActions([self.act_new, self.act_open, self.act_save])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo])
+        tb.addSeparator()
+        tb.addActions([self.act_layout, self.act_fit, self.act_summary])
+        self.addToolBar(Qt.TopToolBarArea, tb)
+        self.toolbar = tb
+
+    def _context_menu(self, pos):
+        menu = QMenu(self)
+        item = self.scene.node_at(self.view.mapToScene(pos))
+        if item is not None:
+            if not item.isSelected():
+                self.scene.clearSelection()
+                item.setSelected(True)
+            if item.sublayers:
+                menu.addAction("Fold block" if item.unfolded else "Unfold block",
+                               lambda n=item.name: self.scene.toggle_unfold(n))
+            menu.addActions([self.act_cut, self.act_copy, self.act_delete])
+        menu.addAction(self.act_paste)
+        menu.addSeparator()
+        menu.addActions([self.act_layout, self.act_fit, self.act_summary])
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    # -- edit slots ------------------------------------------------------------------------------
+    def _select_all(self):
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def _toggle_unfold(self):
+        for name in self.scene.selected_node_names():
+            self.scene.toggle_unfold(name)
+
+    def copy(self):
+        text = self.scene.copy_selection()
+        if text:
+            from PySide6.QtCore import QMimeData
+
+            mime = QMimeData()
+            mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+            mime.setText(text)
+            QGuiApplication.clipboard().setMimeData(mime)
+            return True
+        return False
+
+    def cut(self):
+        if self.copy():
+            self.scene.delete_selection()
+
+    def paste(self):
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return []
+        if mime.hasFormat(CLIPBOARD_MIME):
+            text = bytes(mime.data(CLIPBOARD_MIME).data()).decode("utf-8")
+        else:
+            text = mime.text()
+        return self.scene.paste(text)
+
+    def _focus_palette(self):
+        self.palette_dock.show()
+        self.palette.filter_edit.setFocus()
+        self.palette.filter_edit.selectAll()
+
+    def _add_layer_at_centre(self, type_name):
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        self.scene.add_layer_at(type_name, centre)
+
+    def _on_layer_selected(self, name):
+        self.inspector.set_layer(name)
+        self.layer_selected.emit(name)
+
+    def _show_status(self, text):
+        self.statusBar().showMessage(text, 8000)
+
+    # -- documents -------------------------------------------------------------------------------
+    def _update_title(self):
+        d = self.document
+        where = Path(d.path).name if d.path else d.name or "untitled"
+        self.setWindowTitle(f"{where}[*] \u2014 {APP_NAME}")
+        self.setWindowModified(d.modified)
+
+    def _on_document_reset(self):
+        self.inspector.set_layer("")
+        QTimer.singleShot(0, self.view.fit_all)
+        self.view.fit_all()
+        self._update_title()
+
+    def show_error(self, title, text):
+        QMessageBox.warning(self, title, text)
+
+    def maybe_save(self):
+        """Ask before losing unsaved changes; False means the user cancelled."""
+        if not self.document.modified:
+            return True
+        ans = QMessageBox.question(
+            self, "Unsaved changes",
+            f"'{self.document.name}' has unsaved changes. Save them first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if ans == QMessageBox.Save:
+            return self.save()
+        return ans == QMessageBox.Discard
+
+    def new_document(self):
+        if self.maybe_save():
+            self.document.new()
+
+    def open_default(self):
+        p = presets_dir() / DEFAULT_PRESET
+        if p.is_file():
+            try:
+                self.document.load(p)
+                self.document.path = None  # a preset opens as a new, unsaved copy
+                self.document.path_changed.emit("")
+                return True
+            except EngineError as exc:
+                self._show_status(f"the default preset could not be read: {exc}")
+        self.document.load_dict(fallback_document())
+        return True
+
+    def open_file(self, path, as_preset=False):
+        """Open ``path``; on any error show it and keep the current network. Returns success."""
+        try:
+            self.document.load(path)
+        except EngineError as exc:
+            self.show_error("Cannot open file", f"{Path(path).name}: {exc}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - never a traceback for a file the user picked
+            self.show_error("Cannot open file", f"{Path(path).name} could not be read: {exc}")
+            return False
+        if as_preset:
+            self.document.path = None
+            self.document.path_changed.emit("")
+        else:
+            self._add_recent(str(path))
+        self._show_status(f"Opened {Path(path).name}")
+        return True
+
+    def open_dialog(self):
+        if not self.maybe_save():
+            return
+        start = self.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", start,
+                                              "Network documents (*.json *.npz);;All files (*)")
+        if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.open_file(path)
+
+    def save(self):
+        if not self.document.path:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self):
+        start = self.document.path or str(Path(self.settings.value("last_dir", str(Path.home()))) /
+                                          (self.document.name.replace(" ", "_") + ".json"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save network as", start,
+                                              "Network document (*.json);;Model with weights (*.npz)")
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".json"
+        self.settings.setValue("last_dir", str(Path(path).parent))
+        return self._save_to(path)
+
+    def _save_to(self, path):
+        try:
+            self.document.save(path)
+        except EngineError as exc:
+            self.show_error("Cannot save", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Cannot save", f"{path}: {exc}")
+            return False
+        self._add_recent(str(path))
+        self._show_status(f"Saved {Path(path).name}")
+        self._remove_autosave()
+        return True
+
+    # recent files and presets
+    def recent_files(self):
+        v = self.settings.value("recent_files", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(p) for p in (v or [])]
+
+    def _add_recent(self, path):
+        path = str(Path(path).resolve())
+        files = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", [path] + files[:MAX_RECENT - 1])
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        files = [p for p in self.recent_files() if Path(p).exists()]
+        for i, p in enumerate(files):
+            a = self.recent_menu.addAction(f"&{i + 1} {Path(p).name}")
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.maybe_save() and self.open_file(p))
+        if not files:
+            a = self.recent_menu.addAction("(no recent files)")
+            a.setEnabled(False)
+
+    def _fill_presets(self):
+        self.presets_menu.clear()
+        d = presets_dir()
+        files = sorted(d.glob("*.json")) if d.is_dir() else []
+        for p in files:
+            title, tip = p.stem.replace("_", " "), ""
+            try:
+                meta = json.loads(p.read_text(encoding="utf-8"))
+                title = meta.get("name") or title
+                tip = meta.get("description", "")
+            except (OSError, ValueError):
+                pass
+            a = self.presets_menu.addAction(title)
+            a.setToolTip(tip or str(p))
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda _=False, p=p: self.maybe_save() and self.open_file(p, as_preset=True))
+        self.presets_menu.setToolTipsVisible(True)
+        if not files:
+            a = self.presets_menu.addAction("(no presets found)")
+            a.setEnabled(False)
+
+    # -- ONNX ------------------------------------------------------------------------------------
+    def _onnx_module(self):
+        try:
+            import engine.onnx as onnx
+        except Exception:  # noqa: BLE001
+            return None
+        return onnx
+
+    def export_onnx(self):
+        onnx = self._onnx_module()
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", self.document.name.replace(" ", "_") + ".onnx",
+                                              "ONNX model (*.onnx)")
+        if not path:
+            return
+        try:
+            net = self.document.network
+            if not net.built:
+                net.build()
+            report = onnx.export_network(net, path)
+        except EngineError as exc:
+            self.show_error("Cannot export ONNX", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Cannot export ONNX", f"export failed: {exc}")
+            return
+        diff = getattr(report, "max_abs_diff", None)
+        if diff is None and isinstance(report, dict):
+            diff = report.get("max_abs_diff")
+        extra = f" (engine vs onnxruntime: max difference {diff:.2e})" if isinstance(diff, float) else ""
+        self._show_status(f"Exported {Path(path).name}{extra}")
+
+    def import_onnx(self):
+        if not self.maybe_save():
+            return
+        onnx = self._onnx_module()
+        path, _ = QFileDialog.getOpenFileName(self, "Import ONNX", str(Path.home()), "ONNX model (*.onnx)")
+        if not path:
+            return
+        try:
+            net = onnx.import_onnx(path)
+            d = {"format": "network-playground", "version": 1, "name": Path(path).stem, "description":
+                 f"Imported from {Path(path).name}", "graph": net.get_config()}
+            self.document.load_dict(json.loads(json.dumps(d)))
+            # keep the imported weights: swap the checked network for the imported one
+            self.document.network = net
+            self.document.reset.emit()
+        except EngineError as exc:
+            self.show_error("Cannot import ONNX", str(exc))
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Cannot import ONNX", f"{Path(path).name}: {exc}")
+
+    # -- summary and about -----------------------------------------------------------------------
+    def show_summary(self):
+        dlg = SummaryDialog(self.document.network, self)
+        dlg.setModal(False)
+        dlg.show()
+        self._summary = dlg
+        return dlg
+
+    def _about(self):
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME}</b><br>Build, train and look inside neural networks.<br><br>"
+                          "Drag layers from the palette, connect output ports to input ports, "
+                          "and press Train. Every edit can be undone (Ctrl+Z).")
+
+    # -- autosave --------------------------------------------------------------------------------
+    def autosave(self):
+        """Write the unsaved document to the autosave file (atomic); nothing when unmodified."""
+        if not self.document.modified:
+            return False
+        d = self.document.to_dict()
+        d["autosave_of"] = self.document.path or ""
+        try:
+            atomic_write_text(self.autosave_path, json.dumps(d, indent=1))
+        except EngineError as exc:
+            self._show_status(f"autosave failed: {exc}")
+            return False
+        return True
+
+    def _remove_autosave(self):
+        try:
+            os.remove(self.autosave_path)
+        except OSError:
+            pass
+
+    def _offer_autosave(self, ask=True):
+        try:
+            d = json.loads(self.autosave_path.read_text(encoding="utf-8"))
+            of = d.pop("autosave_of", "")
+            parse_document(d)
+        except (OSError, ValueError, EngineError):
+            self._remove_autosave()
+            return False
+        if ask:
+            ans = QMessageBox.question(
+                self, "Restore unsaved work?",
+                f"Network Playground did not close properly last time. Restore the unsaved network "
+                f"'{d.get('name', 'untitled')}'?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+            if ans != QMessageBox.Yes:
+                self._remove_autosave()
+                return False
+        try:
+            self.document.load_dict(d)
+        except EngineError:
+            self._remove_autosave()
+            return False
+        self.document.path = of or None
+        # mark as modified so the user is asked to save the restored work
+        self.document.undo_stack.resetClean()
+        self.document.modified_changed.emit(True)
+        self._show_status("Restored the autosaved network")
+        return True
+
+    # -- layout memory and closing ---------------------------------------------------------------
+    def _restore_layout(self):
+        geo = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self):
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event):  # noqa: N802
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        self.autosave_timer.stop()
+        self._remove_autosave()
+        if self.training_dock is not None and hasattr(self.training_dock, "shutdown"):
+            try:
+                self.training_dock.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+        event.accept()
+
+    def showEvent(self, event):  # noqa: N802
+        super().showEvent(event)
+        if not getattr(self, "_fitted", False):
+            self._fitted = True
+            QTimer.singleShot(0, self.view.fit_all)
+
+
