@@ -488,10 +488,13 @@ class Network:
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         return np.concatenate(parts)
 
-    def backward(self, dy):
+    def backward(self, dy, input_grads=True):
         """Backpropagate from the outputs after a ``forward(training=True)``.
 
         dy : gradient of the cost with respect to the output (a dict for several outputs).
+        input_grads : False when the caller does not need the gradient with respect to the
+            network's input (training): layers reading only Input nodes may then skip computing it,
+            and None is returned.
         Fills every layer's ``grads`` and returns the gradient with respect to the input (a dict
         for several inputs). Where a node feeds several others, their gradients are summed.
         """
@@ -501,8 +504,15 @@ class Network:
                 raise GraphError("the network has several outputs: pass a dict of gradients")
             dy = {outputs[0]: dy}
         grads = {k: v for k, v in dy.items()}
-        input_grads = {}
-        for name in reversed(self.topological_order()):
+        found = {}
+        order = self.topological_order()
+        if not input_grads:
+            # does anything upstream of a node have parameters (so its gradient is needed)?
+            upstream = {}
+            for name in order:
+                node = self.nodes[name]
+                upstream[name] = bool(node.layer.params) or any(upstream[s] for s in node.inputs)
+        for name in reversed(order):
             g = grads.pop(name, None)
             node = self.nodes[name]
             if g is None:
@@ -510,9 +520,16 @@ class Network:
                     node.layer.zero_grads()
                 continue
             if not node.inputs:
-                input_grads[name] = g
+                found[name] = g
                 continue
-            dx = node.layer.backward(g)
+            if input_grads:
+                dx = node.layer.backward(g)
+            else:
+                node.layer.need_input_grad = any(upstream[src] for src in node.inputs)
+                try:
+                    dx = node.layer.backward(g)
+                finally:
+                    node.layer.need_input_grad = True
             if len(node.inputs) == 1 and not isinstance(dx, (tuple, list)):
                 dx = (dx,)
             for src, d in zip(node.inputs, dx):
@@ -522,10 +539,12 @@ class Network:
                     grads[src] = grads[src] + d
                 else:
                     grads[src] = d
+        if not input_grads:
+            return None
         names = self.inputs
         if len(names) == 1:
-            return input_grads.get(names[0])
-        return input_grads
+            return found.get(names[0])
+        return found
 
     # -- documents -----------------------------------------------------------------------------
     def get_config(self):

@@ -33,7 +33,8 @@ probabilities. The protocol:
    ``Activation('softmax')`` with a softmax cross-entropy loss (or ``Activation('sigmoid')`` with
    binary cross-entropy), ``dy[output]`` is already dC/dz and that Activation's ``fused`` flag is
    set for the next backward only;
-3. ``net.backward(dy)``: the fused Activation passes dy through unchanged and clears its flag;
+3. ``net.backward(dy, input_grads=False)``: the fused Activation passes dy through unchanged and
+   clears its flag (``input_grads=False`` lets the first layer skip the unneeded input gradient);
 4. ``regularizers.add_gradients(net, m)`` adds the L1/L2 terms (``compute_cost`` already added
    their penalty to ``cost``).
 
@@ -74,7 +75,10 @@ class Loss:
         if self.fused_activation is None:
             return False
         layer = network[output_name]
-        return layer.type_name == "Activation" and getattr(layer, "kind", None) == self.fused_activation
+        if layer.type_name != "Activation" or getattr(layer, "kind", None) != self.fused_activation:
+            return False
+        # an output that also feeds other nodes gets their gradient too: no fusion then
+        return not network.consumers(output_name)
 
     def get_config(self):
         return {"type": self.name}
@@ -328,7 +332,7 @@ def cost_and_gradients(network, x, targets, loss_spec, regularization=True):
 
     outputs = network.forward(x, training=True)
     cost, dy = compute_cost(network, outputs, targets, loss_spec, regularization=regularization)
-    network.backward(dy)
+    network.backward(dy, input_grads=False)
     if regularization:
         first = next(iter(dy.values()))
         regularizers.add_gradients(network, first.shape[0])

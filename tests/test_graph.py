@@ -216,3 +216,18 @@ def test_malformed_graph_configs_give_config_errors(bad):
 def test_dangling_link_gives_graph_error():
     with pytest.raises(GraphError, match="does not exist"):
         Network.from_config({"nodes": [{"name": "d", "type": "Dense", "config": {"units": 2}, "inputs": ["x"]}]})
+
+
+def test_backward_without_input_grads_gives_the_same_parameter_grads():
+    net = _mlp(np.float64)
+    rng = np.random.default_rng(0)
+    x, dy = rng.random((4, 1, 4, 4)), rng.standard_normal((4, 3))
+    net.forward(x, training=True)
+    dx = net.backward(dy)
+    assert dx.shape == x.shape
+    full = {k: v.copy() for k, v in net["h"].grads.items()}
+    net.forward(x, training=True)
+    assert net.backward(dy, input_grads=False) is None
+    for k, v in full.items():
+        np.testing.assert_array_equal(net["h"].grads[k], v)
+    assert net["h"].need_input_grad  # restored after the call

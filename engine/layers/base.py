@@ -60,6 +60,10 @@ class Layer:
     description = ""
     #: palette family ("Core", "Activations", "Convolution", ...).
     family = "Core"
+    #: set to False by ``Network.backward(..., input_grads=False)`` for the duration of a backward
+    #: call when nobody needs this layer's input gradient (it reads only Input nodes); a layer may
+    #: then skip computing it and return None (Dense does: it saves a third of the first layer's work).
+    need_input_grad = True
 
     def __init__(self, name=None, trainable=True):
         self.name = name

@@ -135,6 +135,8 @@ class Dense(Layer):
         self.grads["W"] = x.T @ dy
         if self.use_bias:
             self.grads["b"] = dy.sum(axis=0)
+        if not self.need_input_grad:
+            return None
         return dy @ self.params["W"].T
 
 
