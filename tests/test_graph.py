@@ -231,3 +231,49 @@ def test_backward_without_input_grads_gives_the_same_parameter_grads():
     for k, v in full.items():
         np.testing.assert_array_equal(net["h"].grads[k], v)
     assert net["h"].need_input_grad  # restored after the call
+
+
+def test_input_takes_no_links():
+    net = Network()
+    a = net.add(Input((2,)), name="a")
+    net.add(Input((2,)), [a], name="b")
+    with pytest.raises(ShapeError) as info:
+        net.infer_shapes()
+    assert info.value.node == "b"
+
+
+def test_fuzzed_graph_configs_fail_only_with_clear_errors():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from engine.errors import EngineError
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 40), st.floats(allow_nan=True),
+                        st.text(max_size=6))
+    values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c,
+                                                                                        max_size=3), max_leaves=6)
+    types = st.sampled_from(["Input", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "BatchNorm",
+                             "Add", "Concatenate", "Nope"])
+    keys = st.sampled_from(["shape", "units", "kind", "alpha", "rate", "axis", "momentum", "use_bias",
+                            "initializer", "l2", "trainable"])
+    node = st.fixed_dictionaries({
+        "name": st.sampled_from(["a", "b", "c", "d"]) | values,
+        "type": types | values,
+        "config": st.dictionaries(keys, values, max_size=3) | values,
+        "inputs": st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=2) | values,
+    })
+    graphs = st.fixed_dictionaries({"nodes": st.lists(node, max_size=4)}) | values
+
+    @settings(max_examples=200, deadline=None)
+    @given(graphs)
+    def check(cfg):
+        try:
+            net = Network.from_config(cfg)
+            net.infer_shapes(strict=False)
+            net.summary()
+            net.infer_shapes()
+            net.build()
+        except EngineError as exc:
+            assert str(exc)
+
+    check()

@@ -42,7 +42,7 @@ def layer_from_config(type_name, config):
         return cls.from_config(dict(config))
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError) as exc:
         raise ConfigError(f"bad settings for {type_name}: {exc}") from None
 
 

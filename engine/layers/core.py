@@ -28,6 +28,8 @@ class Input(Layer):
         return {**super().get_config(), "shape": list(self.shape)}
 
     def output_shape(self, input_shapes):
+        if input_shapes:
+            raise ShapeError(f"{self.label} is where data enters: nothing can be linked into it", self.name)
         return self.shape
 
     def forward(self, x, training=False):
