@@ -378,7 +378,12 @@ class Network:
             for k, v in layer.buffers().items():
                 key = f"{name}/{k}"
                 if key in weights:
-                    v[...] = np.asarray(weights[key])
+                    w = np.asarray(weights[key])
+                    if w.shape != v.shape:
+                        raise ShapeError(
+                            f"saved {key} has shape {w.shape}, the layer needs {v.shape}", name
+                        )
+                    v[...] = w
         if strict and missing:
             raise ConfigError(f"no saved weights for {', '.join(missing[:5])}")
 
