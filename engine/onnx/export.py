@@ -349,6 +349,13 @@ def _bidirectional(ex, node, layer, xs, in_shapes, out_shape, out):
 def _time_distributed(ex, node, layer, xs, in_shapes, out_shape, out):
     inner = layer.sublayers()
     inner = next(iter(inner.values())) if isinstance(inner, dict) else layer.layer
+    if inner.type_name == "Dense":  # MatMul broadcasts over time: as PyTorch writes a Linear on (N, T, F)
+        y = ex.op("MatMul", [xs[0], ex.const(f"{node}/W", _w(inner, "W"))],
+                  None if not inner.use_bias else None, name=f"{node}/matmul" if inner.use_bias else node,
+                  doc=layer.description)
+        if inner.use_bias:
+            return ex.op("Add", [y, ex.const(f"{node}/b", _w(inner, "b"))], out, name=node)
+        return ex.op("Identity", [y], out, name=f"{node}/out")
     fn = CONVERTERS.get(inner.type_name)
     if fn is None:
         raise ConfigError(f"{layer.label}: its {inner.type_name} has no ONNX export")

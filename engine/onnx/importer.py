@@ -29,6 +29,8 @@ SUPPORTED_OPS = (
     "BatchNormalization", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Flatten", "Reshape", "Transpose", "Concat", "Gather", "RNN", "GRU", "LSTM", "Dropout", "Identity",
     "Constant", "Shape", "Unsqueeze", "Squeeze", "Expand", "Cast", "ConstantOfShape", "Slice",
+    # beyond the issue's list, for round trips of the engine's own exports
+    "Pad", "Greater", "ReduceSum",
 )
 
 
@@ -109,6 +111,7 @@ class _Importer:
                     self.consumers[i] = self.consumers.get(i, 0) + 1
         for o in self.graph.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
+        self._bidir_uses = {}
         self.from_matmul = {}  # engine node of a bias-less Dense made from MatMul -> its tensor
 
     # -- helpers --------------------------------------------------------------------------------
@@ -473,13 +476,19 @@ class _Importer:
             self.problem("the product of two computed tensors (only x @ constant weights is a Dense layer)")
         x, shape = self.plain(node.input[0])
         W = self.const(node.input[1]).astype(np.float64)
-        if W.ndim != 2 or len(shape) != 2 or W.shape[0] != shape[1]:
-            self.problem(f"x of shape {shape} @ weights of shape {W.shape} (only (batch, F) @ (F, units) is a Dense layer)")
-        layer = self.layer("Dense", units=W.shape[1], use_bias=False)
+        if W.ndim != 2 or len(shape) not in (2, 3) or W.shape[0] != shape[-1]:
+            self.problem(f"x of shape {shape} @ weights of shape {W.shape} (only (batch, F) @ (F, units) is a "
+                         "Dense layer, (batch, T, F) @ (F, units) a TimeDistributed Dense)")
+        layer = self._dense_like(len(shape), W.shape[1], False)
         name = self.add(layer, [x], node.name or "dense")
         self.weights[name] = {"W": W}
         self.from_matmul[name] = node.output[0]
-        self.out_sym(node.output[0], name, (shape[0], W.shape[1]))
+        self.out_sym(node.output[0], name, tuple(shape[:-1]) + (W.shape[1],))
+
+    def _dense_like(self, rank, units, use_bias):
+        if rank == 2:
+            return self.layer("Dense", units=units, use_bias=use_bias)
+        return self.layer("TimeDistributed", layer={"type": "Dense", "config": {"units": units, "use_bias": use_bias}})
 
     def _binary(self, node, a, op):
         x_name, y_name = node.input[0], node.input[1]
@@ -513,10 +522,9 @@ class _Importer:
             c = c[0]
         # a bias right after a bias-less Dense made from MatMul: fold it into the Dense
         if op == "add" and s.plain and s.node in self.from_matmul and self.from_matmul[s.node] == sym_name \
-                and self.consumers.get(sym_name, 0) == 1 and c.size in (1, s.shape[1]) and c.ndim <= 1:
-            layer = self.net[s.node]
-            layer.use_bias = True
-            self.weights[s.node]["b"] = np.broadcast_to(c.reshape(-1), (s.shape[1],)).copy()
+                and self.consumers.get(sym_name, 0) == 1 and c.size in (1, s.shape[-1]) and c.ndim <= 1:
+            self.net.replace_layer(s.node, self._dense_like(len(s.shape), s.shape[-1], True))
+            self.weights[s.node]["b"] = np.broadcast_to(c.reshape(-1), (s.shape[-1],)).copy()
             del self.from_matmul[s.node]
             self.syms[node.output[0]] = s
             return
@@ -679,6 +687,51 @@ class _Importer:
         if not np.issubdtype(to, np.floating) and not np.issubdtype(to, np.integer):
             self.problem(f"a cast to {to}")
         self.syms[node.output[0]] = self.sym(node.input[0])
+
+    def op_Greater(self, node, a):
+        """x > 0 followed by a Cast to float: the step activation."""
+        if not self.is_const(node.input[1]) or np.any(self.const(node.input[1]) != 0):
+            self.problem("a comparison other than x > 0 (the step activation)")
+        self.simple(node, "Activation", kind="step")
+
+    def op_Pad(self, node, a):
+        mode = a.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode != "constant":
+            self.problem(f"mode='{mode}' padding (the engine pads with zeros)")
+        pads = a["pads"] if "pads" in a else self.const(node.input[1], "the pads").tolist()
+        value = a.get("value", 0.0)
+        if len(node.input) > 2 and node.input[2]:
+            value = float(np.asarray(self.const(node.input[2], "the pad value")).reshape(-1)[0])
+        if value != 0:
+            self.problem(f"padding with the value {value} (the engine pads with zeros)")
+        if len(node.input) > 3 and node.input[3]:
+            self.problem("padding along selected axes")
+        s = self.sym(node.input[0])
+        if len(s.shape) != 4 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+            self.problem(f"pads {pads} on a tensor of shape {s.shape} (only the height and width of (N, C, H, W))")
+        self.simple(node, "ZeroPadding2D", padding=[int(pads[2]), int(pads[6]), int(pads[3]), int(pads[7])])
+
+    def op_ReduceSum(self, node, a):
+        """Summing the two directions of a bidirectional recurrent layer: its merge='sum' form."""
+        s = self.sym(node.input[0])
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.const(node.input[1], "the axes").tolist()
+        layer = self.net[s.node] if s.node in self.net else None
+        if (layer is None or layer.type_name != "Bidirectional" or layer.merge != "concat" or axes is None
+                or len(axes) != 1 or a.get("keepdims", 1) or self._bidir_uses.get(s.node) != 1):
+            self.problem("a sum over axes (only the two directions of a bidirectional layer can be summed)")
+        ax = int(axes[0]) % len(s.shape)
+        dirs_axis = s.perm[ax]
+        if s.split[dirs_axis] != 2 or dirs_axis != len(s.split) - 2:
+            self.problem("a sum over axes (only the two directions of a bidirectional layer can be summed)")
+        new = self.layer("Bidirectional", layer=layer.layer, merge="sum")
+        self.net.replace_layer(s.node, new)
+        split = [d for i, d in enumerate(s.split) if i != dirs_axis]
+        perm = [p - (p > dirs_axis) for p in s.perm if p != dirs_axis]
+        eshape = tuple(s.eshape[:-1]) + (s.eshape[-1] // 2,)
+        self.syms[node.output[0]] = Sym(s.node, eshape, split, perm)
 
     def op_Shape(self, node, a):
         self.problem("the shape of a tensor whose shape is unknown")
@@ -883,12 +936,18 @@ class _Importer:
         ins = list(node.input) + [""] * 8
         if ins[4] and not self.is_const(ins[4]):
             self.problem("sequence_lens computed from the input")
-        for k, what in ((5, "initial_h"), (6, "initial_c")):
+        learned = {}
+        for k, what, key in ((5, "initial_h", "a0"), (6, "initial_c", "c0")):
             if ins[k]:
                 if not self.is_const(ins[k]):
-                    self.problem(f"{what} computed from the network (only zero initial states are supported)")
-                if np.any(self.consts[ins[k]] != 0):
-                    self.problem(f"a non-zero constant {what}")
+                    self.problem(f"{what} computed from the network (only constant initial states are supported)")
+                h0 = np.asarray(self.consts[ins[k]], dtype=np.float64)
+                if h0.ndim != 3 or h0.shape[0] != dirs or h0.shape[2] != H:
+                    self.problem(f"{what} of shape {h0.shape}")
+                if np.any(h0 != 0):
+                    if np.any(h0 != h0[:, :1, :]):
+                        self.problem(f"a {what} that differs from sample to sample")
+                    learned[key] = h0[:, 0, :]
         if kind == "LSTM" and ins[7]:
             self.problem("peephole weights P")
         W = self.const(ins[1], "W").astype(np.float64)
@@ -907,6 +966,12 @@ class _Importer:
         else:
             x, shape = self.plain(ins[0])
         b, T, F = shape
+        if ins[4] and np.any(np.asarray(self.consts[ins[4]]) != T):
+            self.problem("sequence_lens shorter than the sequence (padded sequences)")
+        init_kw = {"initial_state": "learned"} if learned else {}
+        if learned and kind == "LSTM":
+            learned.setdefault("a0", np.zeros((dirs, H)))
+            learned.setdefault("c0", np.zeros((dirs, H)))
         y_used = bool(node.output[0]) and self.consumers.get(node.output[0], 0) > 0
         outs = list(node.output) + ["", ""]
         yh_used = bool(outs[1]) and self.consumers.get(outs[1], 0) > 0
@@ -931,23 +996,27 @@ class _Importer:
             if kind == "GRU":  # ONNX z (keeps the old state) = 1 - the engine's update gate
                 Wt[:, :H] *= -1
                 bt[:H] *= -1
-            return {"W": Wt, "b": bt}
+            out = {"W": Wt, "b": bt}
+            for key, v in learned.items():
+                out[key] = v[d]
+            return out
 
         if direction not in ("forward", "reverse", "bidirectional"):
             self.problem(f"direction={direction}")
         if dirs == 1:
             layer = self.layer(type_name, units=H, return_sequences=return_seq,
-                               go_backwards=(direction == "reverse"))
+                               go_backwards=(direction == "reverse"), **init_kw)
             name = self.add(layer, [x], node.name or type_name.lower())
             self.weights[name] = weights_for(0)
         else:
-            inner = self.layer(type_name, units=H, return_sequences=return_seq)
+            inner = self.layer(type_name, units=H, return_sequences=return_seq, **init_kw)
             layer = self.layer("Bidirectional", layer=inner)
             name = self.add(layer, [x], node.name or "bidirectional")
+            self._bidir_uses[name] = self.consumers.get(node.output[0] if return_seq else outs[1], 0)
             fw, bw = weights_for(0), weights_for(1)
             keys = self._bidir_keys(layer)
-            self.weights[name] = {keys[0] + "W": fw["W"], keys[0] + "b": fw["b"],
-                                  keys[1] + "W": bw["W"], keys[1] + "b": bw["b"]}
+            self.weights[name] = {**{keys[0] + k: v for k, v in fw.items()},
+                                  **{keys[1] + k: v for k, v in bw.items()}}
         if return_seq:
             # engine (b, T, dirs*H) seen as ONNX Y (T, dirs, b, H)
             self.syms[node.output[0]] = Sym(name, (b, T, dirs * H), (b, T, dirs, H), (1, 2, 0, 3))
