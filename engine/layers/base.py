@@ -150,6 +150,12 @@ class Layer:
         """
         return {}
 
+    def sublayers(self):
+        """Composite layers (residual/inception blocks, Bidirectional) return their inner layers as
+        {prefix: layer}; their params/grads appear in this layer's dicts as "prefix/key" and are
+        the same arrays. Plain layers have none."""
+        return {}
+
     # -- computation ---------------------------------------------------------------------------
     def forward(self, *xs, training=False):
         raise NotImplementedError
