@@ -182,8 +182,8 @@ def diagnose(bayes_error, train_error, dev_error, tolerance=0.01):
             raise DataError(f"{name} must be a rate between 0 and 1, got {v!r}")
     avoidable_bias = float(train_error) - float(bayes_error)
     variance = float(dev_error) - float(train_error)
-    high_bias = avoidable_bias > tolerance
-    high_var = variance > tolerance
+    high_bias = avoidable_bias > tolerance + 1e-12  # (rounding: 0.16 - 0.15 is not above 0.01)
+    high_var = variance > tolerance + 1e-12
     if high_bias and high_var:
         focus = "both"
         verdict = (f"high avoidable bias ({avoidable_bias:.1%}) and high variance ({variance:.1%}): "
