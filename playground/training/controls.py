@@ -1,0 +1,328 @@
+"""The training dock's settings form: data set and split, batch size, epochs, optimizer and its
+hyperparameters, learning-rate schedule, L1/L2, initialization, seed, health overlay.
+
+The form shows a document's "training" and "data" dicts (:meth:`TrainingControls.load`) and emits
+the edited dicts; the dock writes them back into the document. Loading never emits (a guard
+against feedback loops). Tooltips use the course notes' terms.
+"""
+
+import copy
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QSpinBox, QVBoxLayout, QWidget)
+
+OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam"]
+#: which hyperparameters each optimizer takes (besides lr)
+OPTIMIZER_OPTIONS = {"sgd": (), "momentum": ("beta",), "rmsprop": ("beta2", "eps"),
+                     "adam": ("beta1", "beta2", "eps")}
+SCHEDULES = ["constant", "inverse_time", "exponential", "staircase"]
+INITIALIZERS = ["auto", "he", "xavier", "normal", "zeros"]
+
+TIPS = {
+    "dataset": "The data set to learn from. The 2-D toy sets (circle, xor, gaussian, spiral, plane) "
+               "show the decision boundary as the network learns.",
+    "dev": "Share of the data held out as the dev (hold-out cross-validation) set: used to pick "
+           "hyperparameters and watch for overfitting.",
+    "test": "Share held out as the test set: looked at only at the end, for an unbiased estimate of "
+            "the error on new data.",
+    "batch": "Examples per gradient-descent step. 1 = stochastic gradient descent (noisy, no "
+             "vectorization), the whole set = batch gradient descent (one step per epoch), in "
+             "between = mini-batch gradient descent (64, 128, 256, 512 fit memory well).",
+    "all": "Use the whole training set per step (batch gradient descent).",
+    "epochs": "Passes over the whole training set.",
+    "optimizer": "How a step uses the gradients. sgd: w -= alpha dW. momentum: an exponentially "
+                 "weighted average of the gradients damps the oscillations. RMSprop: divides by the "
+                 "root of an average of squared gradients. Adam: both, with bias correction.",
+    "lr": "Learning rate alpha, the step size: too small learns slowly, too large overshoots the "
+          "minimum or diverges. Takes effect at once, even while training.",
+    "beta1": "Momentum's beta: how much of the previous gradient average is kept (0.9 averages over "
+             "about 1/(1-beta) = 10 steps), smoothing the noise of mini-batches.",
+    "beta2": "RMSprop's beta2: the averaging weight of the squared gradients (usually 0.999).",
+    "eps": "Epsilon: a tiny number added before dividing by the root mean square, so the step never "
+           "divides by zero (usually 1e-8).",
+    "schedule": "Learning-rate decay: shrink alpha as the epochs go by, so the steps settle near the "
+                "minimum instead of wandering around it.",
+    "decay": "Decay rate of the schedule: inverse_time alpha0/(1 + k epoch); exponential alpha0 "
+             "rate^epoch; staircase alpha0 rate^floor(epoch/step).",
+    "step": "Staircase schedule: epochs between two drops of the learning rate.",
+    "l1": "L1 regularization strength: adds lambda * sum|w| to the cost, pushing weights to exactly "
+          "zero. Takes effect at once, even while training.",
+    "l2": "L2 regularization (weight decay) strength: adds lambda/(2m) * sum w^2 to the cost, keeping "
+          "weights small against overfitting (high variance). Takes effect at once.",
+    "init": "Weight initialization. auto: He (variance 2/n) before ReLU, Xavier (variance 1/n) "
+            "before tanh/sigmoid; normal: small random numbers (0.01); zeros breaks nothing but "
+            "symmetry: every unit learns the same thing. Changing it re-initializes the weights.",
+    "seed": "Random seed of the weight initialization and the shuffling: the same seed gives the "
+            "same run.",
+    "health": "Tint each layer on the canvas: by the size of its gradient (vanishing or exploding), "
+              "by its share of dead ReLU units, or by its share of saturated tanh/sigmoid values.",
+}
+
+
+def _dspin(lo, hi, decimals, step, tip):
+    w = QDoubleSpinBox()
+    w.setRange(lo, hi)
+    w.setDecimals(decimals)
+    w.setSingleStep(step)
+    w.setToolTip(tip)
+    w.setKeyboardTracking(False)
+    return w
+
+
+class TrainingControls(QWidget):
+    """Settings form. Signals carry the edited dicts/values; :meth:`load` fills it silently."""
+
+    training_edited = Signal(dict)
+    data_edited = Signal(dict)
+    lr_edited = Signal(float)
+    regularization_edited = Signal(float, float)
+    initializer_edited = Signal(str)
+    health_mode_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._loading = False
+        self._training = {}
+        self._data = {}
+        # data
+        self.dataset = QComboBox()
+        self.dataset.setToolTip(TIPS["dataset"])
+        try:
+            from engine.data import dataset_names
+
+            self.dataset.addItems(list(dataset_names()))
+        except Exception:  # noqa: BLE001 - the list is a convenience
+            pass
+        self.dev = _dspin(0, 90, 0, 5, TIPS["dev"])
+        self.dev.setSuffix(" % dev")
+        self.test = _dspin(0, 90, 0, 5, TIPS["test"])
+        self.test.setSuffix(" % test")
+        self.split_label = QLabel()
+        # batch, epochs
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 100000)
+        self.batch.setToolTip(TIPS["batch"])
+        self.batch.setKeyboardTracking(False)
+        self.batch_all = QCheckBox("all")
+        self.batch_all.setToolTip(TIPS["all"])
+        self.batch_kind = QLabel()
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100000)
+        self.epochs.setToolTip(TIPS["epochs"])
+        self.epochs.setKeyboardTracking(False)
+        # optimizer
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setToolTip(TIPS["optimizer"])
+        self.lr = _dspin(1e-6, 10.0, 6, 0.0005, TIPS["lr"])
+        self.beta1 = _dspin(0.0, 0.9999, 4, 0.01, TIPS["beta1"])
+        self.beta2 = _dspin(0.0, 0.99999, 5, 0.001, TIPS["beta2"])
+        self.eps = _dspin(0.0, 1.0, 10, 1e-8, TIPS["eps"])
+        self.schedule = QComboBox()
+        self.schedule.addItems(SCHEDULES)
+        self.schedule.setToolTip(TIPS["schedule"])
+        self.decay = _dspin(0.0, 100.0, 4, 0.05, TIPS["decay"])
+        self.decay_step = QSpinBox()
+        self.decay_step.setRange(1, 10000)
+        self.decay_step.setToolTip(TIPS["step"])
+        # regularization, init, seed
+        self.l1 = _dspin(0.0, 10.0, 5, 0.001, TIPS["l1"])
+        self.l2 = _dspin(0.0, 10.0, 5, 0.001, TIPS["l2"])
+        self.init = QComboBox()
+        self.init.addItems(INITIALIZERS)
+        self.init.setToolTip(TIPS["init"])
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip(TIPS["seed"])
+        self.seed.setKeyboardTracking(False)
+        self.health = QComboBox()
+        self.health.addItems(["off", "gradient", "dead", "saturation"])
+        self.health.setCurrentText("gradient")
+        self.health.setToolTip(TIPS["health"])
+
+        data_box = QGroupBox("Data")
+        f = QFormLayout(data_box)
+        f.addRow("data set", self.dataset)
+        split = QHBoxLayout()
+        split.addWidget(self.dev)
+        split.addWidget(self.test)
+        f.addRow("split", split)
+        f.addRow("", self.split_label)
+        train_box = QGroupBox("Gradient descent")
+        f = QFormLayout(train_box)
+        row = QHBoxLayout()
+        row.addWidget(self.batch, 1)
+        row.addWidget(self.batch_all)
+        f.addRow("batch size", row)
+        f.addRow("", self.batch_kind)
+        f.addRow("epochs", self.epochs)
+        f.addRow("optimizer", self.optimizer)
+        f.addRow("learning rate", self.lr)
+        self.beta1_label, self.beta2_label, self.eps_label = QLabel("beta"), QLabel("beta2"), QLabel("epsilon")
+        f.addRow(self.beta1_label, self.beta1)
+        f.addRow(self.beta2_label, self.beta2)
+        f.addRow(self.eps_label, self.eps)
+        f.addRow("schedule", self.schedule)
+        self.decay_label, self.step_label = QLabel("decay rate"), QLabel("step (epochs)")
+        f.addRow(self.decay_label, self.decay)
+        f.addRow(self.step_label, self.decay_step)
+        net_box = QGroupBox("Weights")
+        f = QFormLayout(net_box)
+        f.addRow("L1", self.l1)
+        f.addRow("L2", self.l2)
+        f.addRow("initialization", self.init)
+        f.addRow("seed", self.seed)
+        f.addRow("health overlay", self.health)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(data_box)
+        lay.addWidget(train_box)
+        lay.addWidget(net_box)
+        lay.addStretch(1)
+
+        for w in (self.dev, self.test):
+            w.valueChanged.connect(self._on_data_changed)
+        self.dataset.currentTextChanged.connect(self._on_data_changed)
+        for w in (self.batch, self.epochs, self.decay_step, self.seed):
+            w.valueChanged.connect(self._on_training_changed)
+        for w in (self.beta1, self.beta2, self.eps, self.decay):
+            w.valueChanged.connect(self._on_training_changed)
+        self.batch_all.toggled.connect(self._on_training_changed)
+        self.optimizer.currentTextChanged.connect(self._on_optimizer_changed)
+        self.schedule.currentTextChanged.connect(self._on_training_changed)
+        self.lr.valueChanged.connect(self._on_lr_changed)
+        self.l1.valueChanged.connect(self._on_regularization_changed)
+        self.l2.valueChanged.connect(self._on_regularization_changed)
+        self.init.currentTextChanged.connect(self._on_init_changed)
+        self.health.currentTextChanged.connect(self.health_mode_changed)
+        self._update_visibility()
+
+    # -- model -> view ---------------------------------------------------------------------------
+    def load(self, training, data, l1=0.0, l2=0.0, initializer="auto"):
+        """Show a document's settings without emitting anything."""
+        self._loading = True
+        try:
+            self._training = copy.deepcopy(training or {})
+            self._data = copy.deepcopy(data or {})
+            t, d = self._training, self._data
+            name = d.get("name", "")
+            if name and self.dataset.findText(name) < 0:
+                self.dataset.addItem(name)
+            self.dataset.setCurrentText(name)
+            split = d.get("split") or {}
+            self.dev.setValue(100 * float(split.get("dev", 0.1)))
+            self.test.setValue(100 * float(split.get("test", 0.2)))
+            bs = t.get("batch_size", 64)
+            is_all = bs in (None, 0, "all", "batch", "full")
+            self.batch_all.setChecked(is_all)
+            if not is_all:
+                self.batch.setValue(int(bs))
+            self.epochs.setValue(int(t.get("epochs", 20)))
+            opt = t.get("optimizer") or {"type": "adam"}
+            if isinstance(opt, str):
+                opt = {"type": opt}
+            self.optimizer.setCurrentText(str(opt.get("type", "adam")).lower())
+            self.lr.setValue(float(opt.get("lr", 0.001)))
+            self.beta1.setValue(float(opt.get("beta1", opt.get("beta", 0.9))))
+            self.beta2.setValue(float(opt.get("beta2", 0.999)))
+            self.eps.setValue(float(opt.get("eps", 1e-8)))
+            sch = t.get("schedule") or {"type": "constant"}
+            if isinstance(sch, str):
+                sch = {"type": sch}
+            self.schedule.setCurrentText(str(sch.get("type", "constant")))
+            self.decay.setValue(float(sch.get("decay_rate", sch.get("rate", 0.5 if sch.get("type") == "staircase" else 1.0))))
+            self.decay_step.setValue(int(sch.get("step", 10)))
+            self.seed.setValue(int(t.get("seed", 0)))
+            self.l1.setValue(float(l1))
+            self.l2.setValue(float(l2))
+            self.init.setCurrentText(initializer if initializer in INITIALIZERS else "auto")
+            self._update_visibility()
+        finally:
+            self._loading = False
+
+    # -- view -> model ---------------------------------------------------------------------------
+    def training_dict(self):
+        """The "training" dict the form shows (keys the form does not edit are kept)."""
+        t = copy.deepcopy(self._training)
+        t["batch_size"] = "all" if self.batch_all.isChecked() else int(self.batch.value())
+        t["epochs"] = int(self.epochs.value())
+        kind = self.optimizer.currentText()
+        opt = {"type": kind, "lr": float(self.lr.value())}
+        values = {"beta": self.beta1.value(), "beta1": self.beta1.value(), "beta2": self.beta2.value(),
+                  "eps": self.eps.value()}
+        for k in OPTIMIZER_OPTIONS[kind]:
+            opt[k] = float(values[k])
+        t["optimizer"] = opt
+        sch = {"type": self.schedule.currentText()}
+        if sch["type"] in ("inverse_time", "exponential", "staircase"):
+            sch["decay_rate"] = float(self.decay.value())
+        if sch["type"] == "staircase":
+            sch["step"] = int(self.decay_step.value())
+        t["schedule"] = sch
+        t["seed"] = int(self.seed.value())
+        return t
+
+    def data_dict(self):
+        d = copy.deepcopy(self._data)
+        d["name"] = self.dataset.currentText()
+        d["split"] = {"dev": round(self.dev.value() / 100.0, 4), "test": round(self.test.value() / 100.0, 4)}
+        if d.get("name") != self._data.get("name"):
+            d["options"] = {}
+        return d
+
+    def _update_visibility(self):
+        kind = self.optimizer.currentText()
+        opts = OPTIMIZER_OPTIONS.get(kind, ())
+        self.beta1_label.setText("beta1" if kind == "adam" else "beta")
+        for label, w, key in ((self.beta1_label, self.beta1, ("beta", "beta1")),
+                              (self.beta2_label, self.beta2, ("beta2",)), (self.eps_label, self.eps, ("eps",))):
+            on = any(k in opts for k in key)
+            label.setVisible(on)
+            w.setVisible(on)
+        sch = self.schedule.currentText()
+        self.decay_label.setVisible(sch != "constant")
+        self.decay.setVisible(sch != "constant")
+        self.step_label.setVisible(sch == "staircase")
+        self.decay_step.setVisible(sch == "staircase")
+        self.batch.setEnabled(not self.batch_all.isChecked())
+        if self.batch_all.isChecked():
+            self.batch_kind.setText("batch gradient descent")
+        elif self.batch.value() == 1:
+            self.batch_kind.setText("stochastic gradient descent")
+        else:
+            self.batch_kind.setText("mini-batch gradient descent")
+        self.split_label.setText(f"train {max(0.0, 100 - self.dev.value() - self.test.value()):.0f} %")
+
+    def _on_optimizer_changed(self, kind):
+        if not self._loading:
+            defaults = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 0.001, "adam": 0.001}
+            self._loading = True
+            self.lr.setValue(defaults.get(kind, self.lr.value()))
+            self._loading = False
+        self._on_training_changed()
+
+    def _on_training_changed(self, *_):
+        self._update_visibility()
+        if not self._loading:
+            self._training = self.training_dict()
+            self.training_edited.emit(copy.deepcopy(self._training))
+
+    def _on_lr_changed(self, value):
+        if not self._loading:
+            self._on_training_changed()
+            self.lr_edited.emit(float(value))
+
+    def _on_data_changed(self, *_):
+        self._update_visibility()
+        if not self._loading:
+            self._data = self.data_dict()
+            self.data_edited.emit(copy.deepcopy(self._data))
+
+    def _on_regularization_changed(self, *_):
+        if not self._loading:
+            self.regularization_edited.emit(float(self.l1.value()), float(self.l2.value()))
+
+    def _on_init_changed(self, name):
+        if not self._loading:
+            self.initializer_edited.emit(name)

@@ -1,0 +1,673 @@
+"""The training dock: Train / Pause / Step / Stop / Reset weights, a progress bar, the settings
+form, live plots, evaluation and the run history.
+
+MainWindow creates ``TrainingDock(parent)``, calls :meth:`TrainingDock.set_document` with the
+network document (``.network``, ``.training``, ``.data``; signals ``reset``, ``training_changed``,
+``data_changed`` when it has them), connects its ``layer_selected(str)`` signal to
+:meth:`TrainingDock.set_selected_layer`, gives the canvas scene to
+:meth:`TrainingDock.set_canvas_scene` (for the health overlay: ``scene.set_node_tint(node, QColor
+or None, hint)``) and calls :meth:`TrainingDock.shutdown` when it closes.
+
+The GUI thread never trains: a :class:`~playground.training.worker.TrainingWorker` (QThread) runs
+the engine's Trainer and the dock drains its throttled events, updating the plots with setData.
+"""
+
+import copy
+import math
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from engine.errors import EngineError
+
+from . import health
+from .controls import TrainingControls
+from .evaluation import EvaluationPanel, HistoryPanel
+from .history import RunHistory
+from .plots import BoundaryPlot, CostPlot, GradNormPlot, HistogramPlot, MetricsPlot
+from .worker import Probe, TrainingWorker, make_train_config
+
+
+def _fmt_time(seconds):
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class TrainingDock(QDockWidget):
+    """Controls, live plots, evaluation and run history of the document's network.
+
+    Signals
+    -------
+    training_started : a run began.
+    epoch_finished(dict) : the Trainer's epoch event (epoch counts from 0).
+    step_reported(dict) : a (throttled) step event.
+    training_finished(dict) : the run's result (``stopped``: finished/cancelled/diverged/...).
+    training_diverged(str, str) : node, message.
+    plots_refreshed : the plots were redrawn from a snapshot.
+    state_changed(str) : "idle", "running" or "paused".
+    """
+
+    training_started = Signal()
+    epoch_finished = Signal(dict)
+    step_reported = Signal(dict)
+    training_finished = Signal(dict)
+    training_diverged = Signal(str, str)
+    plots_refreshed = Signal()
+    state_changed = Signal(str)
+
+    def __init__(self, parent=None, history=None):
+        super().__init__("Training", parent)
+        self.setObjectName("TrainingDock")
+        self.doc = None
+        self.scene = None
+        self.splits = None
+        self._splits_key = None
+        self.worker = None
+        self.state = "idle"
+        self.selected_layer = None
+        self.run_id = None
+        self._history = history
+        self._tinted = set()
+        self._last_step = None
+        self._last_epoch = None
+        self._idle_probe = None
+        self.refresh_times = []  # monotonic times of plot refreshes (benchmark)
+        self.last_result = None
+        self.message = ""
+
+        # -- top bar ---------------------------------------------------------------------------
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train the network with the settings below (in a worker thread).")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Pause before the next mini-batch; press again to resume.")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Train exactly one mini-batch, then wait (one step of gradient descent).")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("End the run; the weights learned so far are kept.")
+        self.reset_button = QPushButton("Reset weights")
+        self.reset_button.setToolTip("Initialize the weights again (with the seed and initialization below) "
+                                     "and clear the plots.")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.hint = QLabel("")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #b26a00;")
+        bar = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.step_button, self.stop_button, self.reset_button):
+            bar.addWidget(b)
+        bar.addWidget(self.progress, 1)
+
+        # -- body ------------------------------------------------------------------------------
+        self.controls = TrainingControls()
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.controls.sizeHint().width() + 20)
+        scroll.setMaximumWidth(360)
+        self.cost_plot = CostPlot()
+        self.metrics_plot = MetricsPlot()
+        self.grad_plot = GradNormPlot()
+        self.hist_plot = HistogramPlot()
+        self.boundary_plot = BoundaryPlot()
+        self.evaluation = EvaluationPanel()
+        self.history_panel = HistoryPanel()
+        curves = QSplitter(Qt.Horizontal)
+        curves.addWidget(self.cost_plot)
+        curves.addWidget(self.metrics_plot)
+        curves.addWidget(self.grad_plot)
+        curves.setSizes([400, 300, 400])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(curves, "Curves")
+        self.tabs.addTab(self.boundary_plot, "Decision boundary")
+        self.tabs.addTab(self.hist_plot, "Layer histograms")
+        self.tabs.addTab(self.evaluation, "Evaluation")
+        self.tabs.addTab(self.history_panel, "History")
+        body = QSplitter(Qt.Horizontal)
+        body.addWidget(scroll)
+        body.addWidget(self.tabs)
+        body.setStretchFactor(1, 1)
+        root = QWidget()
+        lay = QVBoxLayout(root)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(bar)
+        lay.addWidget(self.status)
+        lay.addWidget(self.hint)
+        lay.addWidget(body, 1)
+        self.setWidget(root)
+
+        # -- wiring ----------------------------------------------------------------------------
+        self.train_button.clicked.connect(self.train)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.step_button.clicked.connect(self.step)
+        self.stop_button.clicked.connect(self.stop)
+        self.reset_button.clicked.connect(self.reset_weights)
+        self.controls.training_edited.connect(self._on_training_edited)
+        self.controls.data_edited.connect(self._on_data_edited)
+        self.controls.lr_edited.connect(self._on_lr_edited)
+        self.controls.regularization_edited.connect(self._on_regularization_edited)
+        self.controls.initializer_edited.connect(self._on_initializer_edited)
+        self.controls.health_mode_changed.connect(self._on_health_mode_changed)
+        # a slow poll picks up events the throttled signal did not announce (e.g. while paused)
+        self._poll = QTimer(self)
+        self._poll.setInterval(250)
+        self._poll.timeout.connect(self._drain)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self._set_state("idle")
+
+    # -- wiring from MainWindow --------------------------------------------------------------------
+    @property
+    def history(self):
+        """The run history (opened on first use in the user data folder)."""
+        if self._history is None:
+            try:
+                self._history = RunHistory()
+            except EngineError as exc:
+                self.status.setText(str(exc))
+                return None
+            self.history_panel.set_history(self._history)
+        return self._history
+
+    def set_history(self, history):
+        self._history = history
+        self.history_panel.set_history(history)
+
+    def set_document(self, doc):
+        """Show and edit ``doc`` (its .network, .training, .data)."""
+        if self.doc is doc:
+            self._on_doc_reset()
+            return
+        if self.doc is not None:
+            self.stop(wait=True)
+            for sig, slot in self._doc_connections():
+                try:
+                    sig.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self.doc = doc
+        for sig, slot in self._doc_connections():
+            sig.connect(slot)
+        self._on_doc_reset()
+
+    def _doc_connections(self):
+        out = []
+        for name, slot in (("reset", self._on_doc_reset), ("training_changed", self._on_doc_settings_changed),
+                           ("data_changed", self._on_doc_data_changed)):
+            sig = getattr(self.doc, name, None)
+            if sig is not None and hasattr(sig, "connect"):
+                out.append((sig, slot))
+        return out
+
+    def set_canvas_scene(self, scene):
+        """The canvas scene to tint (``scene.set_node_tint(node, QColor | None, hint)``)."""
+        self._clear_tints()
+        self.scene = scene
+
+    def set_selected_layer(self, name):
+        """Show histograms of node ``name`` (from the canvas selection)."""
+        self.selected_layer = name or None
+        self.hist_plot.set_layer(self.selected_layer)
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.set_selected(self.selected_layer)
+            if self.state == "paused":
+                self._probe_now()
+        else:
+            self._probe_now()
+
+    # -- document -> dock ------------------------------------------------------------------------
+    def _layer_settings(self):
+        """(l1, l2, initializer) of the first layer with weights (what the form shows)."""
+        if self.doc is None:
+            return 0.0, 0.0, "auto"
+        for node in self.doc.network.nodes.values():
+            layer = node.layer
+            if hasattr(layer, "l2") or hasattr(layer, "initializer"):
+                return (float(getattr(layer, "l1", 0.0)), float(getattr(layer, "l2", 0.0)),
+                        str(getattr(layer, "initializer", "auto")))
+        return 0.0, 0.0, "auto"
+
+    def _on_doc_reset(self):
+        if self.worker is not None and self.worker.isRunning():
+            self.stop(wait=True)
+        self._load_controls()
+        self.splits, self._splits_key = None, None
+        self.selected_layer = None
+        self.hist_plot.set_layer(None)
+        self._clear_plots()
+        self._load_data()
+
+    def _load_controls(self):
+        l1, l2, init = self._layer_settings()
+        self.controls.load(self.doc.training, self.doc.data, l1, l2, init)
+
+    def _on_doc_settings_changed(self):
+        self._load_controls()
+
+    def _on_doc_data_changed(self):
+        self._load_controls()
+        self._load_data()
+
+    def _load_data(self):
+        """Load the document's data set (cached by its settings); show points for 2-D sets."""
+        if self.doc is None:
+            return None
+        from engine.data import load_dataset
+
+        key = repr(sorted((self.doc.data or {}).items(), key=lambda kv: kv[0]))
+        if key == self._splits_key and self.splits is not None:
+            return self.splits
+        try:
+            seed = int((self.doc.training or {}).get("seed", 0))
+            self.splits = load_dataset(self.doc.data, seed)
+            self._splits_key = key
+        except EngineError as exc:
+            self.splits, self._splits_key = None, None
+            self.status.setText(f"Data: {exc}")
+            return None
+        sp = self.splits
+        x = sp.x_train
+        two_d = isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 2
+        self.boundary_plot.setEnabled(two_d)
+        if two_d:
+            self.boundary_plot.set_points(sp.x_train, sp.y_train, sp.x_test, sp.y_test,
+                                          n_classes=len(sp.classes) or 2, regression=sp.task != "classification")
+        self.evaluation.set_source(self._predict, sp)
+        self.status.setText(sp.describe())
+        self._probe_now()
+        return sp
+
+    def _predict(self, x):
+        return self.doc.network.predict(x)
+
+    # -- dock -> document ------------------------------------------------------------------------
+    def _on_training_edited(self, training):
+        if self.doc is None:
+            return
+        if hasattr(self.doc, "set_training"):
+            self.doc.set_training(training)
+        else:
+            self.doc.training = training
+
+    def _on_data_edited(self, data):
+        if self.doc is None:
+            return
+        if hasattr(self.doc, "set_data"):
+            self.doc.set_data(data)
+        else:
+            self.doc.data = data
+        if not hasattr(self.doc, "data_changed"):
+            self._load_data()
+
+    def _on_lr_edited(self, lr):
+        if self.worker is not None and self.worker.isRunning():
+            try:
+                self.worker.set_lr(lr)
+            except EngineError as exc:
+                self.status.setText(str(exc))
+
+    def _on_regularization_edited(self, l1, l2):
+        """L1/L2 strength of every layer with weights; applied at once (mid-training too)."""
+        if self.doc is None:
+            return
+        if self.worker is not None and self.worker.isRunning():
+            try:
+                self.worker.set_regularization(l1, l2)
+            except EngineError as exc:
+                self.status.setText(str(exc))
+            return
+        for node in self.doc.network.nodes.values():
+            layer = node.layer
+            if layer.regularized and hasattr(layer, "l2"):
+                layer.l1, layer.l2 = float(l1), float(l2)
+
+    def _on_initializer_edited(self, name):
+        """Set every layer's initializer and re-initialize the weights (when not training)."""
+        if self.doc is None or self.state != "idle":
+            return
+        from engine.initializers import check_initializer_name
+
+        try:
+            name = check_initializer_name(name)
+        except EngineError as exc:
+            self.status.setText(str(exc))
+            return
+        for node in self.doc.network.nodes.values():
+            if hasattr(node.layer, "initializer"):
+                node.layer.initializer = name
+        self.reset_weights()
+
+    # -- state -----------------------------------------------------------------------------------
+    def _set_state(self, state):
+        self.state = state
+        running = state in ("running", "paused")
+        self.train_button.setEnabled(state == "idle")
+        self.pause_button.setEnabled(running)
+        self.step_button.setEnabled(state in ("idle", "paused"))
+        self.stop_button.setEnabled(running)
+        self.reset_button.setEnabled(state == "idle")
+        self.controls.dataset.setEnabled(not running)
+        for w in (self.controls.dev, self.controls.test, self.controls.batch, self.controls.batch_all,
+                  self.controls.epochs, self.controls.optimizer, self.controls.schedule, self.controls.init,
+                  self.controls.seed, self.controls.beta1, self.controls.beta2, self.controls.eps,
+                  self.controls.decay, self.controls.decay_step):
+            w.setEnabled(not running)
+        if state != "paused" and self.pause_button.isChecked():
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.blockSignals(False)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        if self.doc is not None and hasattr(self.doc, "set_locked"):
+            self.doc.set_locked("stop training before editing the network" if running else None)
+        self.state_changed.emit(state)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def train(self, paused=False):
+        """Start a run with the document's settings; returns True when it started."""
+        if self.doc is None or (self.worker is not None and self.worker.isRunning()):
+            return False
+        sp = self._load_data()
+        if sp is None:
+            return False
+        net = self.doc.network
+        try:
+            config = make_train_config(self.doc.training)
+            net.infer_shapes()
+            if not net.built:
+                net.build(seed=config.seed)
+            probe = Probe(net, sp)
+            probe.selected = self.selected_layer
+            worker = TrainingWorker(net, sp, config, probe=probe)
+        except EngineError as exc:
+            self._show_error(str(exc))
+            return False
+        self.worker = worker
+        worker.events_ready.connect(self._drain)
+        worker.run_failed.connect(self._show_error)
+        worker.finished.connect(self._on_thread_finished)
+        self._clear_plots()
+        self.message = ""
+        self.hint.setText("")
+        self.status.setText(f"Training on {sp.describe()}")
+        self.run_id = None
+        hist = self.history
+        if hist is not None:
+            try:
+                self.run_id = hist.start_run(
+                    getattr(self.doc, "name", "network"),
+                    {"training": copy.deepcopy(self.doc.training), "data": copy.deepcopy(self.doc.data),
+                     "graph": net.get_config(), "parameters": net.param_count()},
+                    dataset=(self.doc.data or {}).get("name", ""))
+            except Exception as exc:  # noqa: BLE001 - history must not stop training
+                self.status.setText(f"run history unavailable: {exc}")
+                self.run_id = None
+        if paused:
+            worker.pause()
+        self._set_state("paused" if paused else "running")
+        self._t_start = time.monotonic()
+        worker.start()
+        self._poll.start()
+        self.training_started.emit()
+        return True
+
+    def _on_pause_toggled(self, on):
+        if self.worker is None or not self.worker.isRunning():
+            return
+        if on:
+            self.worker.pause()
+            self._set_state("paused")
+        else:
+            self.worker.resume()
+            self._set_state("running")
+
+    def pause(self):
+        self.pause_button.setChecked(True)
+
+    def resume(self):
+        self.pause_button.setChecked(False)
+
+    def step(self):
+        """One mini-batch: starts a paused run if none is running."""
+        if self.worker is None or not self.worker.isRunning():
+            if not self.train(paused=True):
+                return
+        if self.state != "paused":
+            self.pause()
+        self.worker.step()
+
+    def stop(self, wait=False):
+        """End the run (the trainer stops before its next mini-batch); ``wait`` blocks until the
+        thread has ended."""
+        w = self.worker
+        if w is None:
+            return True
+        if w.isRunning():
+            w.cancel()
+            if wait:
+                ok = w.wait(3000)
+                self._drain()
+                if ok:
+                    self._on_thread_finished()
+                return ok
+        return True
+
+    def shutdown(self):
+        """Stop training and wait for the worker (MainWindow calls this when it closes)."""
+        self._poll.stop()
+        self.stop(wait=True)
+        self._clear_tints()
+
+    def closeEvent(self, event):  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+    def reset_weights(self):
+        """Initialize the weights again and clear the plots (when not training)."""
+        if self.doc is None or self.state != "idle":
+            return
+        net = self.doc.network
+        try:
+            net.build(seed=int((self.doc.training or {}).get("seed", 0)), rebuild=True)
+        except EngineError as exc:
+            self._show_error(str(exc))
+            return
+        self._clear_plots()
+        self.status.setText("Weights initialized again.")
+        self._probe_now()
+
+    def _show_error(self, message):
+        self.message = message
+        self.status.setText(f"<b>{message}</b>")
+        self.status.setStyleSheet("color: #c62828;")
+
+    # -- events ----------------------------------------------------------------------------------
+    def _drain(self):
+        """Take the worker's buffered events and probe, update the data and redraw the plots."""
+        w = self.worker
+        if w is None:
+            return
+        events, probe = w.take_events()
+        if not events and probe is None:
+            return
+        new_epochs = []
+        for ev in events:
+            kind = ev.get("type")
+            if kind == "step":
+                self._on_step(ev)
+            elif kind == "epoch":
+                self._on_epoch(ev)
+                new_epochs.append(ev)
+            elif kind == "diverged":
+                self._show_error(ev.get("message", "training diverged"))
+                self.training_diverged.emit(str(ev.get("node") or ""), ev.get("message", ""))
+            elif kind == "finished":
+                self.last_result = ev.get("result") or {}
+            elif kind == "error":
+                self._show_error(ev.get("message", "training failed"))
+        if new_epochs and self.run_id is not None and self._history is not None:
+            try:
+                self._history.add_epochs(self.run_id, [{**e, "epoch": int(e["epoch"]) + 1} for e in new_epochs])
+            except Exception as exc:  # noqa: BLE001
+                self.status.setText(f"run history: {exc}")
+        if probe is not None:
+            self._show_probe(probe)
+        self.cost_plot.refresh()
+        self.metrics_plot.refresh()
+        self.grad_plot.refresh()
+        self.refresh_times.append(time.monotonic())
+        self.plots_refreshed.emit()
+        for ev in events:
+            if ev.get("type") == "epoch":
+                self.epoch_finished.emit(ev)
+            elif ev.get("type") == "step":
+                self.step_reported.emit(ev)
+
+    def _on_step(self, ev):
+        spe = max(int(ev.get("steps_per_epoch") or 1), 1)
+        for gs, loss in ev.get("recent") or [[ev.get("global_step", 0), ev.get("loss")]]:
+            self.cost_plot.add_step(gs / spe, loss)
+        x = ev.get("global_step", 0) / spe
+        self.metrics_plot.add_lr(x, ev.get("lr"))
+        self.grad_plot.add(x, ev.get("grad_norms"))
+        self._last_step = ev
+        epochs = int((self.doc.training or {}).get("epochs", 1)) if self.doc else 1
+        total = max(epochs * spe, 1)
+        self.progress.setValue(int(1000 * min(ev.get("global_step", 0) / total, 1.0)))
+        self.progress.setFormat(f"epoch {ev.get('epoch', 0) + 1}/{epochs} · step {ev.get('step', 0) + 1}/{spe}"
+                                f" · {_fmt_time(ev.get('time_left'))} left")
+        self._apply_health(ev.get("grad_norms"), ev.get("activation_stats"))
+
+    def _on_epoch(self, ev):
+        e = int(ev.get("epoch", 0)) + 1
+        self.cost_plot.add_epoch(e, ev.get("train_loss"), ev.get("dev_loss"))
+        self.metrics_plot.add_epoch(e, ev.get("train_accuracy"), ev.get("dev_accuracy"))
+        self._last_epoch = ev
+        tr, dv = ev.get("train_accuracy"), ev.get("dev_accuracy")
+        if tr is not None and dv is not None:
+            self.evaluation.set_errors(1 - tr, 1 - dv)
+
+    def _on_thread_finished(self):
+        w = self.worker
+        if w is None:
+            return
+        self._poll.stop()
+        self._drain()
+        result = self.last_result or getattr(w, "result", None) or {}
+        if self.run_id is not None and self._history is not None:
+            try:
+                status = result.get("stopped") or ("error" if self.message else "cancelled")
+                self._history.finish_run(self.run_id, status, result)
+            except Exception as exc:  # noqa: BLE001
+                self.status.setText(f"run history: {exc}")
+            self.history_panel.refresh()
+        self.run_id = None
+        self.worker = None
+        self._set_state("idle")
+        stopped = result.get("stopped")
+        if stopped and not self.message:
+            parts = [f"Run {stopped} after {result.get('epochs', 0)} epochs"]
+            for k in ("train", "dev", "test"):
+                acc = result.get(f"{k}_accuracy")
+                if acc is not None:
+                    parts.append(f"{k} accuracy {acc:.1%}")
+            self.status.setStyleSheet("")
+            self.status.setText(", ".join(parts) + ".")
+            self.progress.setFormat(f"{stopped}: {result.get('epochs', 0)} epochs")
+        tr, dv = result.get("train_accuracy"), result.get("dev_accuracy")
+        if tr is not None and dv is not None:
+            # the final evaluation (training=False) rather than the last epoch's running mean
+            self.evaluation.set_errors(1 - tr, 1 - dv)
+        if result and self.splits is not None and self.splits.task == "classification":
+            self.evaluation.evaluate()
+        self._probe_now()
+        self.training_finished.emit(result)
+
+    # -- probes (boundary, histograms) -----------------------------------------------------------
+    def _probe_now(self):
+        """Compute a probe in the GUI thread (only when no run is computing)."""
+        if self.doc is None or self.splits is None:
+            return
+        if self.worker is not None and self.worker.isRunning() and self.state != "paused":
+            return
+        if self.worker is not None and self.worker.isRunning():
+            # paused: the trainer thread is waiting; ask it for a probe with the next event
+            self.worker.set_selected(self.selected_layer)
+            return
+        net = self.doc.network
+        try:
+            net.infer_shapes()
+            if not net.built:
+                net.build(seed=int((self.doc.training or {}).get("seed", 0)))
+            probe = Probe(net, self.splits)
+            probe.selected = self.selected_layer
+            self._show_probe(probe.compute())
+        except EngineError:
+            return
+
+    def _show_probe(self, probe):
+        if probe is None:
+            return
+        if probe.get("boundary") is not None:
+            self.boundary_plot.set_probe(probe)
+        if probe.get("selected") == self.selected_layer:
+            self.hist_plot.set_histograms(probe.get("act_hist"), probe.get("w_hist"))
+
+    # -- health overlay --------------------------------------------------------------------------
+    def _apply_health(self, grad_norms, activation_stats):
+        mode = self.controls.health.currentText()
+        hints = health.hints(grad_norms, activation_stats)
+        self.hint.setText(hints[0] if hints else "")
+        if self.scene is None or mode == "off" or not hasattr(self.scene, "set_node_tint"):
+            return
+        found = health.node_health(mode, grad_norms, activation_stats)
+        for name, (rgb, hint) in found.items():
+            try:
+                self.scene.set_node_tint(name, QColor(*rgb), hint)
+                self._tinted.add(name)
+            except Exception:  # noqa: BLE001 - a node may have just disappeared
+                pass
+        for name in list(self._tinted - set(found)):
+            self._untint(name)
+
+    def _untint(self, name):
+        try:
+            self.scene.set_node_tint(name, None, "")
+        except Exception:  # noqa: BLE001
+            pass
+        self._tinted.discard(name)
+
+    def _clear_tints(self):
+        if self.scene is not None:
+            for name in list(self._tinted):
+                self._untint(name)
+        self._tinted.clear()
+
+    def _on_health_mode_changed(self, mode):
+        self._clear_tints()
+        if self._last_step is not None and mode != "off":
+            self._apply_health(self._last_step.get("grad_norms"), self._last_step.get("activation_stats"))
+
+    def _clear_plots(self):
+        self.cost_plot.clear()
+        self.metrics_plot.clear()
+        self.grad_plot.clear()
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.status.setStyleSheet("")
+        self._last_step = None
+        self._last_epoch = None
