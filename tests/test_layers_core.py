@@ -230,3 +230,30 @@ def test_activation_stats_and_grad_norms():
     net[h].grads["W"][:] = [[3.0, 0.0], [0.0, 0.0]]
     net[h].grads["b"][:] = [0.0, 4.0]
     assert grad_norms(net) == {h: pytest.approx(5.0)}
+
+
+@pytest.mark.parametrize("cls, example", list(_cases()))
+def test_inference_between_forward_and_backward_does_not_disturb_the_gradient(cls, example):
+    # the GUI may predict (other batch size) while a training step is between forward and backward
+    layer = cls.from_config(dict(example["config"]))
+    shapes = [tuple(s) for s in example["input_shapes"]]
+    layer.build(shapes, rng=np.random.default_rng(0), dtype=np.float64)
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((4,) + s) for s in shapes]
+    other = [rng.standard_normal((7,) + s) for s in shapes]
+    gen = getattr(layer, "_rng", None)
+    state = gen.bit_generator.state if gen is not None else None
+    y = layer.forward(*xs, training=True)
+    g = rng.standard_normal(y.shape)
+    expected = layer.backward(g)
+    expected_grads = {k: v.copy() for k, v in layer.grads.items()}
+    if gen is not None:
+        gen.bit_generator.state = state
+    layer.forward(*xs, training=True)
+    layer.forward(*other, training=False)
+    got = layer.backward(g)
+    for a, b in zip(expected if isinstance(expected, tuple) else (expected,),
+                    got if isinstance(got, tuple) else (got,)):
+        np.testing.assert_allclose(a, b)
+    for k, v in expected_grads.items():
+        np.testing.assert_allclose(layer.grads[k], v)

@@ -7,7 +7,8 @@ zero everywhere, so nothing before it can learn).
 Fusion with a loss: when this layer is a softmax (or sigmoid) output and the loss is softmax
 (binary) cross-entropy, :mod:`engine.losses` sets ``fused = True`` for one backward pass and hands
 the network the gradient with respect to this layer's INPUT, ``(a - y)/m``; ``backward`` then passes
-it through unchanged. ``forward`` and ``backward`` clear the flag, so it never outlives one step.
+it through unchanged. ``forward(training=True)`` and ``backward`` clear the flag, so it never
+outlives one step.
 """
 
 import numpy as np
@@ -82,7 +83,6 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, ...) -> a = g(x), same shape."""
-        self.fused = False
         k = self.kind
         if k == "sigmoid":
             a = sigmoid(x)
@@ -101,7 +101,9 @@ class Activation(Layer):
         else:  # step
             a = (x > 0).astype(x.dtype)
         if training:
-            # what backward needs: the output for sigmoid/tanh/softmax/elu, the input sign otherwise
+            # what backward needs: the output for sigmoid/tanh/softmax/elu, the input sign otherwise.
+            # Inference leaves the cache and the fusion flag alone (a panel may predict meanwhile).
+            self.fused = False
             if k in ("sigmoid", "tanh", "softmax"):
                 self._cache = a
             elif k in ("relu", "leaky_relu"):
@@ -110,8 +112,6 @@ class Activation(Layer):
                 self._cache = (x > 0, a)
             else:
                 self._cache = x.shape
-        else:
-            self._cache = None
         return a
 
     def backward(self, dy):

@@ -126,7 +126,8 @@ class Dense(Layer):
         y = x @ self.params["W"]
         if self.use_bias:
             y += self.params["b"]
-        self._x = x if training else None
+        if training:  # inference leaves the training cache alone (a panel may predict meanwhile)
+            self._x = x
         return y
 
     def backward(self, dy):
@@ -155,7 +156,8 @@ class Flatten(Layer):
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, *shape) -> ndarray of shape (batch, prod(shape))."""
-        self._shape = x.shape
+        if training:
+            self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dy):
@@ -202,7 +204,8 @@ class Reshape(Layer):
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, *in_shape) -> ndarray of shape (batch, *shape)."""
-        self._shape = x.shape
+        if training:
+            self._shape = x.shape
         return x.reshape((x.shape[0],) + self.output_shape([x.shape[1:]]))
 
     def backward(self, dy):

@@ -30,7 +30,8 @@ class Add(Layer):
 
     def forward(self, *xs, training=False):
         self.output_shape([x.shape[1:] for x in xs])
-        self._n = len(xs)
+        if training:
+            self._n = len(xs)
         out = xs[0].copy()
         for x in xs[1:]:
             out += x
@@ -91,8 +92,9 @@ class Concatenate(Layer):
 
     def forward(self, *xs, training=False):
         ax = self._sample_axis(xs[0].ndim - 1) + 1
-        self._sizes = [x.shape[ax] for x in xs]
-        self._ax = ax
+        if training:
+            self._sizes = [x.shape[ax] for x in xs]
+            self._ax = ax
         return np.concatenate(xs, axis=ax)
 
     def backward(self, dy):

@@ -86,7 +86,8 @@ class BatchNorm(Layer):
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
         xhat = (x3 - mu[None, :, None]) * inv_std[None, :, None]
         y = gamma * xhat + beta
-        self._cache = (xhat, inv_std, x.shape) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (xhat, inv_std, x.shape)
         return y.reshape(x.shape).astype(x.dtype, copy=False)
 
     def backward(self, dy):

@@ -44,7 +44,9 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, ...) -> same shape."""
-        if not training or self.rate == 0.0:
+        if not training:
+            return x  # the training mask is left alone (a panel may predict meanwhile)
+        if self.rate == 0.0:
             self._mask = None
             return x
         keep = 1.0 - self.rate
