@@ -82,50 +82,24 @@ def _is_num(v):
 
 
 def _check_training(training):
-    """Fill defaults and check the types of the known training keys (values are checked again by
-    the trainer). Returns a new dict."""
+    """Fill defaults for missing keys and validate with the trainer's own rules
+    (:class:`engine.training.TrainConfig`). Returns a new dict; the values stay as written."""
+    from .training import TrainConfig
+
     if not isinstance(training, dict):
         raise DocumentError("'training' must be an object")
     out = copy.deepcopy(DEFAULT_TRAINING)
     out.update(copy.deepcopy(training))
-    bs = out["batch_size"]
-    if not _is_int(bs) or bs < 1:
-        raise ConfigError(f"training batch_size must be a whole number >= 1, got {bs!r}")
-    ep = out["epochs"]
-    if not _is_int(ep) or not 0 <= ep <= 1_000_000:
-        raise ConfigError(f"training epochs must be a whole number >= 0, got {ep!r}")
-    seed = out["seed"]
-    if not _is_int(seed) or not 0 <= seed < 2**32:
-        raise ConfigError(f"training seed must be a whole number in [0, 2^32), got {seed!r}")
+    if isinstance(out["optimizer"], str):
+        out["optimizer"] = {"type": out["optimizer"]}
+    if isinstance(out["schedule"], str) or out["schedule"] is None:
+        out["schedule"] = {"type": out["schedule"] or "constant"}
     opt = out["optimizer"]
-    if isinstance(opt, str):
-        opt = out["optimizer"] = {"type": opt}
-    if not isinstance(opt, dict) or not isinstance(opt.get("type"), str):
-        raise ConfigError("training optimizer must be an object with a 'type' (e.g. \"adam\")")
-    for k, v in opt.items():
-        if k != "type" and not (_is_num(v) or isinstance(v, (bool, str)) or v is None):
-            raise ConfigError(f"optimizer option '{k}' must be a number, got {v!r}")
-    if "lr" in opt and (not _is_num(opt["lr"]) or opt["lr"] <= 0):
-        raise ConfigError(f"the learning rate must be a positive number, got {opt['lr']!r}")
-    sched = out["schedule"]
-    if isinstance(sched, str):
-        sched = out["schedule"] = {"type": sched}
-    if sched is None:
-        out["schedule"] = {"type": "constant"}
-    elif not isinstance(sched, dict) or not isinstance(sched.get("type"), str):
-        raise ConfigError("training schedule must be an object with a 'type' (e.g. \"constant\")")
-    for key in ("clip_norm",):
-        v = out[key]
-        if v is not None and (not _is_num(v) or v <= 0):
-            raise ConfigError(f"training {key} must be a positive number or null, got {v!r}")
-    from . import optimizers, schedules
-
-    optimizers.get_optimizer(out["optimizer"], [])
-    schedules.get_schedule(out["schedule"])
-    es = out["early_stopping"]
-    if es is not None and not isinstance(es, (dict, bool)) and not _is_int(es):
-        raise ConfigError("training early_stopping must be null, a patience in epochs or an object")
-    _check_loss(out["loss"])
+    if isinstance(opt, dict):
+        for k, v in opt.items():
+            if k != "type" and not (_is_num(v) or isinstance(v, bool)):
+                raise ConfigError(f"optimizer option '{k}' must be a number, got {v!r}")
+    TrainConfig.from_dict(out)
     return out
 
 
