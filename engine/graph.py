@@ -446,7 +446,7 @@ class Network:
         for i, name in enumerate(order):
             for src in self.nodes[name].inputs:
                 last_use[src] = i
-        self.activations = {}
+        kept = {}
         for i, name in enumerate(order):
             node = self.nodes[name]
             layer = node.layer
@@ -460,10 +460,12 @@ class Network:
             else:
                 values[name] = layer.forward(*[values[s] for s in node.inputs], training=training)
             if keep is True or (keep and name in keep):
-                self.activations[name] = values[name]
+                kept[name] = values[name]
             for src in node.inputs:
                 if last_use.get(src) == i and src not in outputs:
                     values.pop(src, None)
+        if keep:  # only a forward that asks replaces them (another thread may be predicting)
+            self.activations = kept
         if len(outputs) == 1:
             return values[outputs[0]]
         return {o: values[o] for o in outputs}
