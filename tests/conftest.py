@@ -1,0 +1,55 @@
+"""Shared test set-up. Qt runs offscreen (before anything imports PySide6); shared fixtures below.
+
+Helpers append their own fixtures at the end of this file.
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS_DIR = os.path.join(REPO_ROOT, "presets")
+
+
+@pytest.fixture
+def repo_root():
+    return REPO_ROOT
+
+
+@pytest.fixture
+def preset_path():
+    """preset_path("spiral") -> absolute path of presets/spiral.json."""
+    def get(name):
+        return os.path.join(PRESETS_DIR, name + ".json")
+    return get
+
+
+@pytest.fixture
+def load_preset_dict():
+    """load_preset_dict("spiral") -> the preset document as a plain dict."""
+    def get(name):
+        with open(os.path.join(PRESETS_DIR, name + ".json"), encoding="utf-8") as fh:
+            return json.load(fh)
+    return get
+
+
+@pytest.fixture
+def tiny_document():
+    """A small valid document dict: 2-4-2 tanh classifier on the toy circle set (fast to train)."""
+    return {
+        "format": "network-playground", "version": 1, "name": "tiny", "description": "test network",
+        "graph": {"name": "tiny", "nodes": [
+            {"name": "input", "type": "Input", "config": {"shape": [2]}, "inputs": [], "meta": {"pos": [0, 0]}},
+            {"name": "hidden", "type": "Dense", "config": {"units": 4}, "inputs": ["input"], "meta": {"pos": [200, 0]}},
+            {"name": "tanh", "type": "Activation", "config": {"kind": "tanh"}, "inputs": ["hidden"]},
+            {"name": "scores", "type": "Dense", "config": {"units": 2}, "inputs": ["tanh"]},
+            {"name": "softmax", "type": "Activation", "config": {"kind": "softmax"}, "inputs": ["scores"]},
+        ]},
+        "training": {"loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.05},
+                     "batch_size": 16, "epochs": 3, "seed": 0},
+        "data": {"name": "circle", "options": {"n": 120}, "split": {"dev": 0.1, "test": 0.2}, "seed": 0},
+    }
