@@ -96,7 +96,7 @@ class NodeItem(QGraphicsObject):
         self.type_name = type_name
         self.family = family
         self.description = description
-        self.shape = None
+        self.out_shape = None
         self.params = None
         self.error = None
         self.notes = []
@@ -124,9 +124,9 @@ class NodeItem(QGraphicsObject):
 
     def set_info(self, shape, params, error, notes=(), trainable=True):
         new = (tuple(shape) if shape is not None else None, params, error, list(notes), bool(trainable))
-        if new == (self.shape, self.params, self.error, self.notes, self.trainable):
+        if new == (self.out_shape, self.params, self.error, self.notes, self.trainable):
             return
-        self.shape, self.params, self.error, self.notes, self.trainable = new
+        self.out_shape, self.params, self.error, self.notes, self.trainable = new
         self._relayout()
 
     def set_type(self, type_name, family, description):
@@ -149,7 +149,7 @@ class NodeItem(QGraphicsObject):
         self._relayout()
 
     def shape_text(self):
-        return format_shape(self.shape)
+        return format_shape(self.out_shape)
 
     def _text_lines(self):
         """Extra wrapped lines below the shape/params row: (text, color, italic)."""
@@ -159,7 +159,7 @@ class NodeItem(QGraphicsObject):
                 lines.append((f"\u2022 {n}: {t}" + (f"  {format_count(p)}" if p else ""), "#2d3748", False))
         if self.error:
             lines.append((self.error, "#c53030", False))
-        elif self.shape is None:
+        elif self.out_shape is None:
             lines.append(("waiting for the layers before it", "#718096", True))
         if self.hint:
             lines.append((self.hint, "#744210", True))
