@@ -119,7 +119,8 @@ class BinaryCrossEntropy(Loss):
     def __call__(self, y_pred, y_true):
         y = _values_like(y_pred, y_true, self.name)
         n = max(y_pred.size, 1)
-        a = np.clip(y_pred, _TINY, 1 - _TINY)
+        tiny = _TINY if y_pred.dtype == np.float64 else 1e-7  # 1 - 1e-12 is 1.0 in float32
+        a = np.clip(y_pred, tiny, 1 - tiny)
         value = -np.sum(y * np.log(a) + (1 - y) * np.log1p(-a), dtype=np.float64) / n
         dy = (a - y) / (a * (1 - a)) / n
         return float(value), dy.astype(y_pred.dtype, copy=False)

@@ -181,3 +181,12 @@ def test_multitask_cost_sums_weighted_losses_and_penalty():
     assert max(errors.values()) < 1e-6, errors
     c2, _ = cost_and_gradients(net, xb, t, spec)
     assert c2 == pytest.approx(cost)
+
+
+def test_float32_losses_stay_finite_at_saturated_outputs():
+    p = np.array([[1.0], [0.0]], dtype=np.float32)
+    v, dy = get_loss("bce")(p, np.array([0, 1]))
+    assert np.isfinite(v) and np.all(np.isfinite(dy)) and dy.dtype == np.float32
+    q = np.array([[1.0, 0.0]], dtype=np.float32)
+    v, dy = get_loss("cross_entropy")(q, np.array([1]))
+    assert np.isfinite(v) and v > 20 and np.all(np.isfinite(dy))
