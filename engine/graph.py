@@ -135,6 +135,22 @@ class Network:
             node.inputs.insert(index, src)
         self._changed()
 
+    def creates_cycle(self, src, dst):
+        """True when linking ``src`` -> ``dst`` would close a loop (``src`` already depends on
+        ``dst``, or they are the same node): the canvas refuses such a link."""
+        self._node(src)
+        self._node(dst)
+        stack, seen = [src], set()
+        while stack:
+            n = stack.pop()
+            if n == dst:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(self.nodes[n].inputs)
+        return False
+
     def disconnect(self, src, dst):
         node = self._node(dst)
         if src not in node.inputs:

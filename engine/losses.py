@@ -231,6 +231,16 @@ LOSSES = {
 }
 
 
+def loss_names():
+    """The canonical loss names (no aliases), for menus."""
+    seen, out = set(), []
+    for name, cls in LOSSES.items():
+        if cls not in seen:
+            seen.add(cls)
+            out.append(getattr(cls, "name", name))
+    return out
+
+
 def register_loss(name):
     """Decorator: make a Loss subclass available to get_loss under ``name``."""
     def deco(cls):

@@ -277,3 +277,12 @@ def test_fuzzed_graph_configs_fail_only_with_clear_errors():
             assert str(exc)
 
     check()
+
+
+def test_creates_cycle_tells_the_canvas_before_linking():
+    net = Network()
+    net.add(Input((2,)), name="x")
+    net.add(Dense(2), ["x"], name="a")
+    net.add(Dense(2), ["a"], name="b")
+    assert net.creates_cycle("b", "a") and net.creates_cycle("a", "a")
+    assert not net.creates_cycle("x", "b")
