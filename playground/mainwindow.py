@@ -136,6 +136,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.setWindowIcon(family_icon("Core", 64))
         self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks)
+        # the palette and inspector run the full height; the training dock sits under the canvas
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self._layout_restored = False
         self.panels = {}
         self.training_dock = None
 
@@ -682,7 +686,15 @@ class MainWindow(QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         if state is not None:
-            self.restoreState(state)
+            self._layout_restored = bool(self.restoreState(state))
+
+    def default_layout(self):
+        """Dock sizes for a first start: a narrow palette and inspector, the canvas biggest."""
+        w, h = max(self.width(), 800), max(self.height(), 600)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [max(200, int(w * 0.15)), max(260, int(w * 0.2))],
+                         Qt.Horizontal)
+        if self.training_dock is not None:
+            self.resizeDocks([self.training_dock], [int(h * 0.42)], Qt.Vertical)
 
     def save_layout(self):
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -707,6 +719,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_fitted", False):
             self._fitted = True
+            if not self._layout_restored:
+                self.default_layout()
             QTimer.singleShot(0, self.view.fit_all)
 
 

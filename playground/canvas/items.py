@@ -393,12 +393,29 @@ class LinkItem(QGraphicsPathItem):
 
 
 def link_path(a, b):
-    path = QPainterPath(a)
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
-    if b.x() < a.x():  # backwards (wrapped layout): a wider S-curve
-        dx = max(80.0, min(200.0, abs(b.y() - a.y()) * 0.6))
+    """A link's curve from output anchor ``a`` to input anchor ``b``. A link that runs backwards
+    (a wrapped layout's next band) goes round: out to the right, along the gap between the bands,
+    and in from the left, with rounded corners."""
     end = QPointF(b.x() - PORT_R - 4, b.y())
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(end.x() - dx, end.y()), end)
+    path = QPainterPath(a)
+    if b.x() >= a.x() + 20 or abs(b.y() - a.y()) < 40:
+        dx = max(40.0, abs(end.x() - a.x()) * 0.5)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(end.x() - dx, end.y()), end)
+        return path
+    r = 14.0
+    out_x, in_x = a.x() + 22, end.x() - 22
+    mid_y = (a.y() + b.y()) / 2
+    pts = [a, QPointF(out_x, a.y()), QPointF(out_x, mid_y), QPointF(in_x, mid_y), QPointF(in_x, end.y()), end]
+    for i in range(1, len(pts) - 1):
+        p0, p1, p2 = pts[i - 1], pts[i], pts[i + 1]
+        d0 = QPointF(p1.x() - p0.x(), p1.y() - p0.y())
+        d2 = QPointF(p2.x() - p1.x(), p2.y() - p1.y())
+        l0 = max(1e-6, (d0.x() ** 2 + d0.y() ** 2) ** 0.5)
+        l2 = max(1e-6, (d2.x() ** 2 + d2.y() ** 2) ** 0.5)
+        rr = min(r, l0 / 2, l2 / 2)
+        path.lineTo(QPointF(p1.x() - d0.x() / l0 * rr, p1.y() - d0.y() / l0 * rr))
+        path.quadTo(p1, QPointF(p1.x() + d2.x() / l2 * rr, p1.y() + d2.y() / l2 * rr))
+    path.lineTo(end)
     return path
 
 

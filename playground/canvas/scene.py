@@ -114,10 +114,24 @@ class CanvasScene(QGraphicsScene):
                 net.nodes[n].meta["pos"] = [float(pos[n][0]), float(pos[n][1])]
         for name in net.nodes:
             self._make_node(name)
+        self.refresh_info()
+        if self._crowded():
+            # positions that make cards overlap or links invisible: lay out afresh (not an edit)
+            heights = {n: item.height() for n, item in self.nodes.items()}
+            for n, p in auto_layout(net, heights).items():
+                net.nodes[n].meta["pos"] = [float(p[0]), float(p[1])]
+                self.nodes[n].setPos(*p)
         for name, node in net.nodes.items():
             for src in node.inputs:
                 self._make_link(src, name)
-        self.refresh_info()
+
+    def _crowded(self, gap=30.0):
+        rects = [item.sceneBoundingRect().adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2) for item in self.nodes.values()]
+        for i in range(len(rects)):
+            for j in range(i + 1, len(rects)):
+                if rects[i].intersects(rects[j]):
+                    return True
+        return False
 
     def _make_node(self, name):
         layer = self.document.network[name]
