@@ -144,18 +144,33 @@ def split_indices(n, dev, test, rng, labels=None):
         n_dev = int(round(dev * n))
         return perm[n_test + n_dev:], perm[n_test:n_test + n_dev], perm[:n_test]
     labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = _quotas(counts, int(round(test * n)))
+    n_dev = _quotas(counts, int(round(dev * n)))
     parts = ([], [], [])
-    for c in np.unique(labels):
+    for c, k_test, k_dev in zip(classes, n_test, n_dev):
         idx = np.flatnonzero(labels == c)
         idx = idx[rng.permutation(len(idx))]
-        n_test = int(round(test * len(idx)))
-        n_dev = int(round(dev * len(idx)))
-        parts[2].append(idx[:n_test])
-        parts[1].append(idx[n_test:n_test + n_dev])
-        parts[0].append(idx[n_test + n_dev:])
+        parts[2].append(idx[:k_test])
+        parts[1].append(idx[k_test:k_test + k_dev])
+        parts[0].append(idx[k_test + k_dev:])
     # Shuffle within each part so classes are interleaved.
     return tuple(np.concatenate(p)[rng.permutation(sum(len(a) for a in p))] if p else np.zeros(0, int)
                  for p in parts)
+
+
+def _quotas(counts, total):
+    """Share ``total`` among classes in proportion to ``counts`` (largest remainders; sums exactly)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.sum() == 0:
+        return np.zeros(len(counts), np.int64)
+    exact = counts * (total / counts.sum())
+    base = np.floor(exact).astype(np.int64)
+    extra = total - int(base.sum())
+    if extra > 0:
+        order = np.argsort(-(exact - base), kind="stable")
+        base[order[:extra]] += 1
+    return np.minimum(base, counts)
 
 
 def make_splits(x, y, split, seed, task="classification", classes=None, name="", stratify=None, info=None):

@@ -83,7 +83,8 @@ def gaussian(n, noise, rng):
     for c, m, lab in ((2.0, half, 1), (-2.0, n - half, 0)):
         pts.append(np.stack([rng.normal(c, std, m), rng.normal(c, std, m)], 1))
         labels.append(np.full(m, lab, np.int64))
-    return np.concatenate(pts), np.concatenate(labels)
+    # Keep the points on the playground's [-6, 6]^2 field (only the far tails of wide blobs move).
+    return np.clip(np.concatenate(pts), -6.0, 6.0), np.concatenate(labels)
 
 
 def spiral(n, noise, rng):
