@@ -44,6 +44,7 @@ LAYER_EXAMPLES = {
         {"config": {}, "input_shapes": [(5,)]},
         {"config": {"momentum": 0.8, "epsilon": 1e-3}, "input_shapes": [(3, 4, 4)]},
         {"config": {}, "input_shapes": [(2, 7)]},
+        {"config": {"trainable": False}, "input_shapes": [(3, 2, 2)]},
     ],
     "Add": [
         {"config": {}, "input_shapes": [(4,), (4,)]},

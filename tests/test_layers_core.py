@@ -257,3 +257,14 @@ def test_inference_between_forward_and_backward_does_not_disturb_the_gradient(cl
         np.testing.assert_allclose(a, b)
     for k, v in expected_grads.items():
         np.testing.assert_allclose(layer.grads[k], v)
+
+
+def test_frozen_batchnorm_uses_and_keeps_its_running_averages():
+    bn = BatchNorm(trainable=False)
+    bn.build([(2,)])
+    bn.running_mean[:] = [1.0, -1.0]
+    bn.running_var[:] = [4.0, 0.25]
+    x = np.array([[3.0, -1.5], [1.0, 0.0]], dtype=np.float32)
+    y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y, (x - [1.0, -1.0]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5), rtol=1e-5)
+    np.testing.assert_array_equal(bn.running_mean, [1.0, -1.0])

@@ -17,6 +17,9 @@ class BatchNorm(Layer):
     For (features,) input it normalizes each feature; for (C, L) or (C, H, W) input it normalizes
     each channel (axis 0 of a sample) over the batch and every position.
 
+    A frozen BatchNorm (``trainable=False``, transfer learning) uses its running averages in
+    training too and leaves them unchanged, as at inference.
+
     x : ndarray of shape (batch, F) or (batch, C, ...) -> same shape.
     momentum : weight of the old running average, 0 <= momentum < 1 (default 0.9).
     epsilon : added to the variance so it never divides by zero.
@@ -73,7 +76,8 @@ class BatchNorm(Layer):
         x3 = x.reshape(n, c, -1)
         gamma = self.params["gamma"][None, :, None]
         beta = self.params["beta"][None, :, None]
-        if training:
+        batch_stats = training and self.trainable
+        if batch_stats:
             mu = x3.mean(axis=(0, 2))
             var = x3.var(axis=(0, 2))
             m = self.momentum
@@ -87,20 +91,22 @@ class BatchNorm(Layer):
         xhat = (x3 - mu[None, :, None]) * inv_std[None, :, None]
         y = gamma * xhat + beta
         if training:  # inference leaves the training cache alone
-            self._cache = (xhat, inv_std, x.shape)
+            self._cache = (xhat, inv_std, x.shape, batch_stats)
         return y.reshape(x.shape).astype(x.dtype, copy=False)
 
     def backward(self, dy):
         """dy : same shape as the output -> dx (the batch statistics' dependence included)."""
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
-        xhat, inv_std, shape = self._cache
+        xhat, inv_std, shape, batch_stats = self._cache
         n, c = shape[0], shape[1]
         dy3 = dy.reshape(n, c, -1)
         m = dy3.shape[0] * dy3.shape[2]
         self.grads["gamma"] = (dy3 * xhat).sum(axis=(0, 2))
         self.grads["beta"] = dy3.sum(axis=(0, 2))
         dxhat = dy3 * self.params["gamma"][None, :, None]
+        if not batch_stats:  # frozen: fixed running statistics, a per-channel affine map
+            return (dxhat * inv_std[None, :, None]).reshape(shape)
         sum_d = dxhat.sum(axis=(0, 2), keepdims=True)
         sum_dx = (dxhat * xhat).sum(axis=(0, 2), keepdims=True)
         dx = (inv_std[None, :, None] / m) * (m * dxhat - sum_d - xhat * sum_dx)
