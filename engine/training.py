@@ -42,8 +42,10 @@ Events, passed to ``callback(event)`` as dicts (in the training thread):
 - ``{"type": "diverged", "node", "epoch", "step", "message"}`` when a cost, output or gradient
   turns NaN/Inf: ``node`` is the first layer (in topological order) whose output holds NaN/Inf,
   or, when every output is finite, the layer where the backward pass first produced one. The bad
-  update is skipped, so the weights stay the last good ones (restored from the epoch's snapshot if
-  even they are not finite). Training then stops with ``stopped == "diverged"``.
+  update is skipped and the weights (and BatchNorm statistics) are restored from the last good
+  snapshot: one is taken at every epoch start and at most once a second, and counts as good once
+  the step that used it had finite cost and gradients. Training then stops with
+  ``stopped == "diverged"``.
 - ``{"type": "finished", "result": result}`` at the end, whatever the reason.
 - ``{"type": "error", "message"}`` when :meth:`start` 's thread stopped on an error (the error is
   also kept in ``trainer.error``).
@@ -290,7 +292,8 @@ def _all_finite(x):
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         return True
-    return bool(np.isfinite(np.sum(x)) or np.isfinite(x).all())
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(np.sum(x)) or np.isfinite(x).all())
 
 
 def build_augment(spec):
@@ -614,7 +617,8 @@ class Trainer:
         net = self.network
         saved = net.get_weights()
         try:
-            net.forward(xb, training=True, keep=True)
+            with np.errstate(all="ignore"):
+                net.forward(xb, training=True, keep=True)
             acts = dict(net.activations)
         except Exception:  # noqa: BLE001 - locating is best effort
             acts = {}
@@ -694,7 +698,11 @@ class Trainer:
         self._cancel_seen = False
         self._apply_pending(0)
         batches = self._start_producer(epochs, rng, aug_rng)
-        snapshot = net.get_weights()
+        # Rollback point for divergence: a copy of the weights taken before a step (each epoch
+        # and at most once a second) becomes "good" once that step's cost and gradients are finite.
+        good_snapshot = net.get_weights()
+        pending_snapshot = None
+        last_snapshot = time.perf_counter()
         epoch = -1
         try:
             loss_sum = acc_sum = 0.0
@@ -711,7 +719,8 @@ class Trainer:
                     n_seen = acc_n = 0
                     t_epoch = time.perf_counter()
                     if epoch > 0:
-                        snapshot = net.get_weights()
+                        pending_snapshot = net.get_weights()
+                        last_snapshot = t_epoch
                 single = self._wait_if_paused()
                 if self._cancel.is_set():
                     stopped = "cancelled"
@@ -719,6 +728,9 @@ class Trainer:
                 if self._pending:
                     self._apply_pending(epoch)
                 now = time.perf_counter()
+                if pending_snapshot is None and now - last_snapshot >= 1.0:
+                    pending_snapshot = net.get_weights()
+                    last_snapshot = now
                 due = single or (now - last_event >= self.throttle)
                 out = net.forward(xb, training=True, keep=True if due and self.callback else None)
                 cost, dy = compute_cost(net, out, yb, self.loss_spec)
@@ -735,8 +747,7 @@ class Trainer:
                     finite = math.isfinite(sq)
                 if not finite:
                     node, where = self._locate_nan(xb)
-                    if not self._weights_finite():
-                        net.set_weights(snapshot, strict=False)
+                    net.set_weights(good_snapshot, strict=False)
                     stopped = "diverged"
                     what = f"{net[node].label}" if node else "the cost"
                     where_txt = {"output": "output", "gradient": "gradient"}.get(where, "value")
@@ -752,6 +763,8 @@ class Trainer:
                     }
                     self._emit(diverged)
                     break
+                if pending_snapshot is not None:
+                    good_snapshot, pending_snapshot = pending_snapshot, None
                 if clip is not None:
                     norm = math.sqrt(sq)
                     if norm > clip:
