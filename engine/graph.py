@@ -318,6 +318,9 @@ class Network:
                 layer.input_shapes = [tuple(s) for s in in_shapes]
                 layer.built = True
                 layer.zero_grads()
+            elif any(p.dtype != self.dtype for p in layer.params.values()):
+                layer.astype(self.dtype)  # same weights in the asked precision
+                layer.zero_grads()
         return self
 
     #: activations after which "auto" initializers choose He (variance 2/n); Xavier otherwise.

@@ -286,3 +286,12 @@ def test_creates_cycle_tells_the_canvas_before_linking():
     net.add(Dense(2), ["a"], name="b")
     assert net.creates_cycle("b", "a") and net.creates_cycle("a", "a")
     assert not net.creates_cycle("x", "b")
+
+
+def test_build_in_another_dtype_keeps_the_weights():
+    net = _mlp(np.float32)
+    w = net["h"].params["W"].copy()
+    net.build(dtype=np.float64)
+    assert net["h"].params["W"].dtype == np.float64 and net["h"].grads["W"].dtype == np.float64
+    np.testing.assert_array_equal(net["h"].params["W"], w)
+    assert net.forward(np.zeros((1, 1, 4, 4))).dtype == np.float64
