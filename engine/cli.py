@@ -338,6 +338,7 @@ def register_subcommand(name, help, add_arguments, run):
 def build_parser():
     from . import __version__
     from .onnx import cli as _onnx_cli  # noqa: F401  (registers the export and import subcommands)
+    from .sequence import cli as _sequence_cli  # noqa: F401  (registers the sample subcommand)
 
     parser = _Parser(prog=PROG, description="Network Playground's engine from the command line.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -111,7 +111,7 @@ def load_dates(options, split, seed):
     x = encode_human(human, tx).astype(np.float32)
     y = encode_machine(iso)
     info = {"input_vocab": HUMAN_VOCAB, "output_vocab": MACHINE_VOCAB, "tx": tx, "ty": TY,
-            "metric": "sequence_accuracy"}
+            "accuracy": "sequence"}  # the Trainer scores whole dates (exact match)
     splits = make_splits(x, y, split, seed, task="classification", classes=MACHINE_VOCAB, name="dates",
                          stratify=False, info=info)
     return splits
