@@ -67,3 +67,28 @@ LAYER_EXAMPLES["SoftmaxAxis"] = [{"config": {"axis": 0}, "input_shapes": [(3, 2,
 LAYER_EXAMPLES["ConstantOp"] = [{"config": {"op": "add", "value": [1.0, -2.0, 0.5]}, "input_shapes": [(3,)]},
                                 {"config": {"op": "mul", "value": [[2.0], [0.5]], "trainable": True},
                                  "input_shapes": [(2, 3)]}]
+
+# Convolution family and composite blocks (engine/layers/conv.py, blocks.py, helper C)
+LAYER_EXAMPLES["Conv2D"] = [
+    {"config": {"filters": 3, "kernel_size": 3}, "input_shapes": [(2, 6, 6)]},
+    {"config": {"filters": 2, "kernel_size": [3, 2], "stride": [2, 1], "padding": "same", "dilation": 1,
+                "use_bias": False, "initializer": "he", "l2": 0.01}, "input_shapes": [(1, 7, 5)]},
+    {"config": {"filters": 2, "kernel_size": 3, "padding": 2, "dilation": 2}, "input_shapes": [(2, 5, 5)]},
+]
+LAYER_EXAMPLES["Conv1x1"] = [{"config": {"filters": 2}, "input_shapes": [(4, 3, 3)]}]
+LAYER_EXAMPLES["Conv1D"] = [
+    {"config": {"filters": 3, "kernel_size": 3}, "input_shapes": [(2, 8)]},
+    {"config": {"filters": 2, "kernel_size": 5, "stride": 2, "padding": "same", "dilation": 1}, "input_shapes": [(3, 9)]},
+]
+LAYER_EXAMPLES["ZeroPadding2D"] = [{"config": {"padding": 1}, "input_shapes": [(2, 3, 3)]},
+                                   {"config": {"padding": [1, 0, 2, 1]}, "input_shapes": [(1, 3, 4)]}]
+LAYER_EXAMPLES["MaxPool2D"] = [{"config": {"pool_size": 2}, "input_shapes": [(2, 6, 6)]},
+                               {"config": {"pool_size": 3, "stride": 2, "padding": "same"}, "input_shapes": [(2, 7, 7)]}]
+LAYER_EXAMPLES["AvgPool2D"] = [{"config": {"pool_size": 2}, "input_shapes": [(2, 6, 6)]},
+                               {"config": {"pool_size": [2, 3], "stride": 1, "padding": 1}, "input_shapes": [(1, 5, 5)]}]
+LAYER_EXAMPLES["GlobalAveragePooling2D"] = [{"config": {}, "input_shapes": [(3, 4, 4)]}]
+LAYER_EXAMPLES["GlobalAveragePooling1D"] = [{"config": {}, "input_shapes": [(3, 7)]}]
+LAYER_EXAMPLES["ResidualIdentityBlock"] = [{"config": {"filters": 3}, "input_shapes": [(3, 4, 4)]}]
+LAYER_EXAMPLES["ResidualConvBlock"] = [{"config": {"filters": 4, "stride": 2}, "input_shapes": [(2, 5, 5)]}]
+LAYER_EXAMPLES["InceptionModule"] = [{"config": {"f1": 2, "f3_reduce": 2, "f3": 3, "f5_reduce": 1, "f5": 2,
+                                                 "pool_proj": 2}, "input_shapes": [(3, 4, 4)]}]

@@ -62,6 +62,11 @@ def _pair(value, what):
     return a, b
 
 
+def _compact(pair):
+    """(a, a) -> a, (a, b) -> [a, b]: how settings are written to documents."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
 def _check_padding(padding):
     if isinstance(padding, str):
         p = padding.lower()
@@ -169,31 +174,78 @@ def _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo):
     return dxp.transpose(1, 0, 2, 3)
 
 
-def _conv_forward(xp, wmat, bias, geo):
-    """y (N, F, Ho, Wo) and the im2col matrix for a padded batch xp (N, C, Hp, Wp)."""
+def _conv_forward(x, wmat, bias, geo, pads):
+    """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) (C-contiguous) and a context for backward.
+
+    Stride 1 (the common case) uses "wide rows": the padded images are flattened to (N, C, Hp*Wp)
+    and each window offset (u, v) becomes one contiguous slice of length Ho*Wp (outputs are computed
+    for all Wp columns of a row and the Wp - Wo extra ones are dropped), so im2col and col2im copy long
+    contiguous runs instead of many short rows. Other strides use a strided window view.
+    """
     kh, kw, sh, sw, dh, dw, ho, wo = geo
-    n = xp.shape[0]
+    n, c, h, w = x.shape
     f = wmat.shape[0]
-    cols = _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-    out = wmat @ cols  # (F, N*Ho*Wo): the one GEMM
+    (t, b), (l, r) = pads
+    hp, wp = h + t + b, w + l + r
+    if sh == 1 and sw == 1:
+        lw = ho * wp
+        tail = (kw - 1) * dw
+        xpf = np.zeros((n, c, hp * wp + tail), dtype=x.dtype)
+        xpf[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, t:t + h, l:l + w] = x
+        es = xpf.itemsize
+        win = as_strided(xpf, shape=(c, kh, kw, n, lw),
+                         strides=(xpf.strides[1], dh * wp * es, dw * es, xpf.strides[0], es), writeable=False)
+        cols = np.empty((c, kh, kw, n, lw), dtype=x.dtype)
+        cols[...] = win
+        cols = cols.reshape(c * kh * kw, n * lw)
+        out = wmat @ cols  # (F, N*Ho*Wp): the one GEMM
+        yv = out.reshape(f, n, ho, wp)[:, :, :, :wo]
+    else:
+        xp = _pad(x, pads)
+        cols = _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
+        out = wmat @ cols  # (F, N*Ho*Wo): the one GEMM
+        yv = out.reshape(f, n, ho, wo)
+    y = np.empty((n, f, ho, wo), dtype=out.dtype)
+    y[...] = yv.transpose(1, 0, 2, 3)
     if bias is not None:
-        out += bias[:, None]
-    y = out.reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
+        y += bias[:, None, None]
     return y, cols
 
 
-def _conv_backward(dy, cols, wmat, xp_shape, geo, need_dx=True):
-    """dW (F, C*kh*kw), db (F,), and dxp (N, C, Hp, Wp) or None."""
+def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
+    """dW (F, C*kh*kw), db (F,), and dx (N, C, H, W) (or None) for the forward that made ``cols``."""
     kh, kw, sh, sw, dh, dw, ho, wo = geo
-    n, c = xp_shape[:2]
+    n, c, h, w = x_shape
     f = wmat.shape[0]
-    dymat = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(f, n * ho * wo)
-    dW = dymat @ cols.T
-    db = dymat.sum(axis=1)
+    (t, b), (l, r) = pads
+    hp, wp = h + t + b, w + l + r
+    db = dy.sum(axis=(0, 2, 3))
+    wide = sh == 1 and sw == 1
+    if wide:
+        dyw = np.zeros((f, n, ho, wp), dtype=dy.dtype)
+        dyw[:, :, :, :wo] = dy.transpose(1, 0, 2, 3)
+        dymat = dyw.reshape(f, n * ho * wp)
+    else:
+        dymat = np.empty((f, n, ho, wo), dtype=dy.dtype)
+        dymat[...] = dy.transpose(1, 0, 2, 3)
+        dymat = dymat.reshape(f, n * ho * wo)
+    dW = (cols @ dymat.T).T
     if not need_dx:
         return dW, db, None
-    dcols = (wmat.T @ dymat).reshape(c, kh, kw, n, ho, wo)
-    return dW, db, _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo)
+    dcols = wmat.T @ dymat
+    if wide:
+        lw = ho * wp
+        dcols = dcols.reshape(c, kh, kw, n, lw)
+        dxpf = np.zeros((c, n, hp * wp + (kw - 1) * dw), dtype=dy.dtype)
+        for u in range(kh):
+            for v in range(kw):
+                off = u * dh * wp + v * dw
+                dxpf[:, :, off:off + lw] += dcols[:, u, v]
+        dxp = dxpf[:, :, :hp * wp].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
+    else:
+        dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+        dxp = _col2im(dcols, (n, c, hp, wp), kh, kw, sh, sw, dh, dw, ho, wo)
+    return dW, db, dxp[:, :, t:t + h, l:l + w]
 
 
 def _chunks(n, parts):
@@ -267,14 +319,14 @@ class Conv2D(Layer):
         self._cache = None
 
     def get_config(self):
-        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
+        pad = self.padding if isinstance(self.padding, str) else _compact(self.padding)
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "stride": list(self.stride),
+            "kernel_size": _compact(self.kernel_size),
+            "stride": _compact(self.stride),
             "padding": pad,
-            "dilation": list(self.dilation),
+            "dilation": _compact(self.dilation),
             "use_bias": self.use_bias,
             "initializer": self.initializer,
             "l1": self.l1,
@@ -348,45 +400,48 @@ class Conv2D(Layer):
         if wmat.dtype != x.dtype:
             wmat = wmat.astype(x.dtype)
         b = self.params.get("b")
-        xp = _pad(x, pads)
         n = x.shape[0]
         if PARALLEL == "chunks" and n >= 8:
             parts = _chunks(n, 2)
-            res = list(_pool().map(lambda ab: _conv_forward(xp[ab[0]:ab[1]], wmat, b, geo), parts))
+            res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads), parts))
             y = np.concatenate([r[0] for r in res], axis=0)
-            cols = [r[1] for r in res] if training else None
-            parts = parts if training else None
+            cols = [r[1] for r in res]
         else:
-            y, cols = _conv_forward(xp, wmat, b, geo)
+            y, cols = _conv_forward(x, wmat, b, geo, pads)
             parts = None
-        self._cache = (cols, xp.shape, pads, geo, parts, x.shape) if training else None
+        self._cache = (cols, pads, geo, parts, x.shape) if training else None
         return y
 
     def backward(self, dy):
-        """dy : ndarray of shape (batch, F, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W)."""
+        """dy : ndarray of shape (batch, F, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W).
+
+        Returns None instead of dx when ``need_input_grad`` is False (the network sets it for a
+        layer fed directly by an Input, whose gradient no one reads).
+        """
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward(training=True) first")
-        cols, xp_shape, pads, geo, parts, x_shape = self._cache
+        cols, pads, geo, parts, x_shape = self._cache
+        need_dx = getattr(self, "need_input_grad", True)
         W = self.params["W"]
         wmat = W.reshape(W.shape[0], -1)
+        if wmat.dtype != dy.dtype:
+            wmat = wmat.astype(dy.dtype)
         if parts is None:
-            dW, db, dxp = _conv_backward(dy, cols, wmat, xp_shape, geo)
+            dW, db, dx = _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx)
         else:
             def one(k):
                 a, b = parts[k]
-                return _conv_backward(dy[a:b], cols[k], wmat, (b - a,) + tuple(xp_shape[1:]), geo)
+                return _conv_backward(dy[a:b], cols[k], wmat, geo, pads, (b - a,) + tuple(x_shape[1:]), need_dx)
 
             res = list(_pool().map(one, range(len(parts))))
             dW = sum(r[0] for r in res)
             db = sum(r[1] for r in res)
-            dxp = np.concatenate([r[2] for r in res], axis=0)
+            dx = np.concatenate([r[2] for r in res], axis=0) if need_dx else None
         self.grads["W"] = dW.reshape(W.shape).astype(W.dtype, copy=False)
         if self.use_bias:
             self.grads["b"] = db.astype(W.dtype, copy=False)
-        (t, _), (l, _) = pads
-        h, w = x_shape[2:]
         self._cache = None
-        return dxp[:, :, t:t + h, l:l + w]
+        return dx
 
 
 @register
@@ -532,11 +587,12 @@ class Conv1D(Layer):
 
     def backward(self, dy):
         """dy : ndarray of shape (batch, filters, Lo) -> dx : ndarray of shape (batch, C, L)."""
+        self._conv.need_input_grad = self.need_input_grad
         dx = self._conv.backward(dy[:, :, None, :])
         self.grads["W"] = self._conv.grads["W"].reshape(self.params["W"].shape)
         if self.use_bias:
             self.grads["b"] = self._conv.grads["b"]
-        return dx[:, :, 0, :]
+        return None if dx is None else dx[:, :, 0, :]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -568,7 +624,14 @@ class ZeroPadding2D(Layer):
         self.padding = tuple(vals)
 
     def get_config(self):
-        return {**super().get_config(), "padding": list(self.padding)}
+        t, b, l, r = self.padding
+        if t == b == l == r:
+            pad = t
+        elif t == b and l == r:
+            pad = [t, l]
+        else:
+            pad = list(self.padding)
+        return {**super().get_config(), "padding": pad}
 
     def output_shape(self, input_shapes):
         self._expect_inputs(input_shapes)
@@ -604,8 +667,8 @@ class _Pool2D(Layer):
         self._cache = None
 
     def get_config(self):
-        pad = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {**super().get_config(), "pool_size": list(self.pool_size), "stride": list(self.stride),
+        pad = self.padding if isinstance(self.padding, str) else _compact(self.padding)
+        return {**super().get_config(), "pool_size": _compact(self.pool_size), "stride": _compact(self.stride),
                 "padding": pad}
 
     def _geometry(self, shape):
@@ -659,47 +722,33 @@ class MaxPool2D(_Pool2D):
         """x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C, Ho, Wo)."""
         (ho, wo), pads = self._geometry(tuple(x.shape[1:]))
         ph, pw = self.pool_size
-        sh, sw = self.stride
         n, c, h, w = x.shape
-        simple = pads == ((0, 0), (0, 0)) and (sh, sw) == (ph, pw)
-        if simple and not training:
-            xr = x[:, :, :ho * ph, :wo * pw].reshape(n, c, ho, ph, wo, pw)
-            self._cache = None
-            return xr.max(axis=(3, 5))
+        # running maximum over the window offsets: ph*pw vectorised steps, no window copies
         xp = _pad(x, pads, value=-np.inf)
-        if simple:
-            # non-overlapping windows: (N, C, Ho, Wo, ph*pw) in one transpose copy
-            win = xp[:, :, :ho * ph, :wo * pw].reshape(n, c, ho, ph, wo, pw).transpose(0, 1, 2, 4, 3, 5)
-        else:
-            s0, s1, s2, s3 = xp.strides
-            win = as_strided(xp, shape=(n, c, ho, wo, ph, pw), strides=(s0, s1, sh * s2, sw * s3, s2, s3),
-                             writeable=False)
-        win = win.reshape(n, c, ho, wo, ph * pw)
-        idx = win.argmax(axis=-1)
-        y = np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
-        if training:
-            small = np.uint8 if ph * pw < 256 else np.intp
-            self._cache = (idx.astype(small), x.shape, xp.shape, pads, (ho, wo), simple)
+        y = None
+        for _, sl in self._slices(ho, wo):
+            y = xp[sl].copy() if y is None else np.maximum(y, xp[sl], out=y)
+        self._cache = (xp, y, x.shape, pads, (ho, wo)) if training else None
         return y
 
     def backward(self, dy):
-        """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W)."""
-        idx, x_shape, xp_shape, pads, (ho, wo), simple = self._cache
+        """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W).
+
+        Each output's gradient goes to the first input of its window that equals the maximum.
+        """
+        xp, y, x_shape, pads, (ho, wo) = self._cache
         self._cache = None
         n, c, h, w = x_shape
-        ph, pw = self.pool_size
-        k = ph * pw
-        dwin = np.zeros((n, c, ho, wo, k), dtype=dy.dtype)
-        np.put_along_axis(dwin, idx[..., None].astype(np.intp), dy[..., None], axis=-1)
-        if simple:
-            dx = np.zeros(x_shape, dtype=dy.dtype)
-            dx[:, :, :ho * ph, :wo * pw] = (
-                dwin.reshape(n, c, ho, wo, ph, pw).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * ph, wo * pw)
-            )
-            return dx
-        dxp = np.zeros(xp_shape, dtype=dy.dtype)
-        for o, sl in self._slices(ho, wo):
-            dxp[sl] += dwin[..., o]
+        dxp = np.zeros_like(xp, dtype=dy.dtype)  # keeps xp's memory layout
+        taken = None
+        for _, sl in self._slices(ho, wo):
+            hit = xp[sl] == y
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken |= hit
+            dxp[sl] += np.where(hit, dy, 0)
         (t, _), (l, _) = pads
         return dxp[:, :, t:t + h, l:l + w]
 
