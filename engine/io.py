@@ -320,9 +320,10 @@ def model_from_bytes(raw, path=None):
     """A built Document with weights from the bytes of a model file."""
     where = f"{path}: " if path else ""
     try:
-        with np.load(_io.BytesIO(raw), allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise DocumentError(f"{where}not a model file (a bare array, not an .npz archive)")
+        z = np.load(_io.BytesIO(raw), allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise DocumentError(f"{where}not a model file (a bare array, not an .npz archive)")
+        with z:
             if DOCUMENT_KEY not in z.files:
                 raise DocumentError(f"{where}not a Network Playground model file (no document inside)")
             doc_bytes = z[DOCUMENT_KEY]
