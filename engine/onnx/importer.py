@@ -82,8 +82,60 @@ def _np_dtype(onnx_type):
 
 
 def _safe_name(name):
-    name = re.sub(r"[^A-Za-z0-9_./-]+", "_", str(name)).strip("_/")
+    """A node name the engine's "node/key" weight names can hold: no '/' (PyTorch writes "/fc/MatMul")."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_.")
     return name
+
+
+def _s(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _static_problems(node, a, consts):
+    """Unsupported attributes that can be seen without shapes (so that ALL of them are listed)."""
+    op, out = node.op_type, []
+    if op == "Conv":
+        W = consts.get(node.input[1]) if len(node.input) > 1 else None
+        nd = len(a["kernel_shape"]) if "kernel_shape" in a else (W.ndim - 2 if W is not None else 2)
+        if int(a.get("group", 1)) != 1:
+            out.append(f"group={a['group']} (grouped or depthwise convolution)")
+        if nd not in (1, 2):
+            out.append(f"a {nd}-D convolution (the engine has 1-D and 2-D ones)")
+    if op in ("Conv", "MaxPool", "AveragePool") and _s(a.get("auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
+        out.append(f"auto_pad={_s(a['auto_pad'])}")
+    if op in ("Conv", "MaxPool", "AveragePool") and "pads" in a:
+        pads = list(a["pads"])
+        if pads[:len(pads) // 2] != pads[len(pads) // 2:]:
+            out.append(f"asymmetric padding {pads} (the layer pads every side alike)")
+    if op in ("MaxPool", "AveragePool"):
+        nd = len(a.get("kernel_shape", [0, 0]))
+        if nd not in (1, 2):
+            out.append(f"{nd}-D pooling (the engine pools 1-D and 2-D maps)")
+        if a.get("ceil_mode", 0):
+            out.append("ceil_mode=1")
+        if any(d != 1 for d in a.get("dilations", [])):
+            out.append(f"dilations={list(a['dilations'])}")
+        if a.get("storage_order", 0):
+            out.append("storage_order=1")
+        if op == "AveragePool" and any(a.get("pads", [])) and a.get("count_include_pad", 0):
+            out.append("average pooling that counts the padding (the engine averages real pixels only)")
+    if op == "Pad" and _s(a.get("mode", "constant")) != "constant":
+        out.append(f"mode='{_s(a['mode'])}' padding (the engine pads with zeros)")
+    if op == "Gemm" and a.get("transA", 0):
+        out.append("transA=1 (the batch would not be the first axis)")
+    if op == "BatchNormalization" and a.get("training_mode", 0):
+        out.append("training_mode=1")
+    if op in ("RNN", "GRU", "LSTM"):
+        if a.get("clip") is not None:
+            out.append("clip")
+        if a.get("input_forget", 0):
+            out.append("input_forget=1")
+        if op == "GRU" and a.get("linear_before_reset", 0):
+            out.append("linear_before_reset=1 (PyTorch's GRU form: r multiplies R h after the product; "
+                       "the engine's GRU, as in the course notes, uses linear_before_reset=0)")
+        if op == "LSTM" and len(node.input) > 7 and node.input[7]:
+            out.append("peephole weights P")
+    return out
 
 
 class _Importer:
@@ -327,6 +379,10 @@ class _Importer:
                     self.problem(f"operator from domain '{node.domain}'")
                 if node.op_type not in SUPPORTED_OPS:
                     raise _Problem("operator not supported")
+                static = _static_problems(node, a, self.consts)
+                if static:
+                    self.problems.extend(f"{where}: {m}" for m in static)
+                    continue
                 outs = self.fold(node, a)
                 if outs is not None:
                     for o, v in zip(node.output, outs):
@@ -762,11 +818,29 @@ class _Importer:
         if not self.is_const(idx):
             self.problem("indices computed from the network input")
         s = self.sym(data)
-        ax = self.per_sample_axis(axis, len(s.shape))
         ind = self.const(idx).astype(np.int64)
         if ind.ndim > 1:
             self.problem("multi-dimensional constant indices")
-        self.simple(node, "Take", indices=ind.tolist(), axis=ax)
+        if s.plain:
+            ax = self.per_sample_axis(axis, len(s.shape))
+            self.simple(node, "Take", indices=ind.tolist(), axis=ax)
+            return
+        # a lazy view (e.g. h[-1] of a recurrent layer's (directions, batch, units) state)
+        ax = int(axis) % len(s.shape)
+        sa = s.perm[ax]
+        if sa == 0:
+            self.problem("picking samples out of the batch")
+        src = s.node
+        if s.split != s.eshape:
+            src = self.add(self.layer("Reshape", shape=list(s.split[1:])), [src], f"{src}_view")
+        take = self.layer("Take", indices=ind.tolist(), axis=sa - 1)
+        name = self.add(take, [src], node.name or "take")
+        eshape = (s.split[0],) + tuple(take.output_shape([s.split[1:]]))
+        if ind.ndim == 0:
+            perm = [p - (p > sa) for i, p in enumerate(s.perm) if i != ax]
+        else:
+            perm = list(s.perm)
+        self.syms[node.output[0]] = Sym(name, eshape, eshape, perm)
 
     def _embedding_key(self, layer, table):
         return "E" if "E" in getattr(layer, "regularized", ()) or layer.type_name == "Embedding" else "W"
