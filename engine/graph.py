@@ -216,7 +216,7 @@ class Network:
 
     @outputs.setter
     def outputs(self, names):
-        if names is None:
+        if not names:  # None or empty: every node no one reads
             self._outputs = None
         else:
             for n in names:
@@ -459,6 +459,8 @@ class Network:
         feed = self._feed(x)
         values = {}
         outputs = self.outputs
+        if not outputs:
+            raise GraphError("the network has no output: add a layer after the input")
         order = self._needed_order(outputs)
         # Free intermediate values as soon as their last reader has run.
         last_use = {}
@@ -627,7 +629,7 @@ class Network:
         if outs is not None:
             if not isinstance(outs, list) or not all(isinstance(o, str) and o in net.nodes for o in outs):
                 raise ConfigError("'outputs' must list existing node names")
-            net._outputs = list(outs)
+            net._outputs = list(outs) or None
         net._changed()
         return net
 

@@ -264,15 +264,17 @@ def test_fuzzed_graph_configs_fail_only_with_clear_errors():
     })
     graphs = st.fixed_dictionaries({"nodes": st.lists(node, max_size=4)}) | values
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200, deadline=None, derandomize=True)
     @given(graphs)
     def check(cfg):
         try:
             net = Network.from_config(cfg)
             net.infer_shapes(strict=False)
             net.summary()
-            net.infer_shapes()
+            shapes = net.infer_shapes()
             net.build()
+            feed = {n: np.zeros((2,) + shapes[n], dtype=np.float32) for n in net.inputs}
+            net.forward(feed, training=True)
         except EngineError as exc:
             assert str(exc)
 
@@ -295,3 +297,44 @@ def test_build_in_another_dtype_keeps_the_weights():
     assert net["h"].params["W"].dtype == np.float64 and net["h"].grads["W"].dtype == np.float64
     np.testing.assert_array_equal(net["h"].params["W"], w)
     assert net.forward(np.zeros((1, 1, 4, 4))).dtype == np.float64
+
+
+def test_random_dags_pass_the_gradient_check():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    step = st.tuples(st.sampled_from(["dense", "act", "bn", "drop", "add", "concat"]),
+                     st.integers(0, 1000), st.integers(1, 4),
+                     st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "elu", "linear", "softmax"]))
+
+    @settings(max_examples=50, deadline=None, derandomize=True)
+    @given(st.lists(step, min_size=1, max_size=7), st.integers(0, 2**31 - 1))
+    def check(steps, seed):
+        net = Network()
+        nodes = [(net.add(Input((3,)), name="x"), 3)]
+        for op, pick, units, kind in steps:
+            src, width = nodes[pick % len(nodes)]
+            other, owidth = nodes[(pick // 7) % len(nodes)]
+            if op == "dense":
+                nodes.append((net.add(Dense(units + 1, l2=0.1), [src]), units + 1))
+            elif op == "act":
+                nodes.append((net.add(Activation(kind), [src]), width))
+            elif op == "bn":
+                nodes.append((net.add(BatchNorm(), [src]), width))
+            elif op == "drop":
+                nodes.append((net.add(Dropout(0.3), [src]), width))
+            elif op == "add":
+                proj = net.add(Dense(width), [other])
+                nodes.append((net.add(Add(), [src, proj]), width))
+            else:
+                nodes.append((net.add(Concatenate(), [src, other]), width + owidth))
+        last = nodes[-1][0]
+        net.add(Activation("softmax"), [net.add(Dense(3), [last], name="logits")], name="p")
+        net.outputs = ["p"]
+        net.build(seed=seed % 1000, dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        errors = check_network(net, rng.standard_normal((6, 3)), rng.integers(0, 3, 6), "cross_entropy")
+        assert "logits" in errors
+        assert max(errors.values()) < 1e-6, errors
+
+    check()
