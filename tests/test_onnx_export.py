@@ -165,13 +165,69 @@ def test_float64_network_exports_in_float32_and_stays_float64(tmp_path):
     assert net.parameters()[0].value.dtype == np.float64
 
 
-def test_unexportable_layer_is_one_clear_error(tmp_path):
+def test_unexportable_layer_is_one_clear_error(tmp_path, monkeypatch):
+    from engine.onnx import export as export_module
+
+    monkeypatch.delitem(export_module.CONVERTERS, "Conv1D")
+    monkeypatch.delitem(export_module.CONVERTERS, "GRU")
+    net = chain([("Conv1D", dict(filters=2, kernel_size=3)), ("Transpose", dict(perm=[1, 0])), ("GRU", dict(units=2))],
+                (3, 6))
+    with pytest.raises(ConfigError, match="Conv1D, GRU"):
+        export_network(net, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+# -- presets: export and re-import of every bundled preset (the issue's acceptance) -----------------------
+def _preset_paths():
+    from engine.io import PRESETS_DIR, list_presets
+
+    return [os.path.join(PRESETS_DIR, name + ".json") for name in list_presets()]
+
+
+def _perturb(net, seed=7):
+    """Weights that no fresh build would give, so the test proves the weights really travel."""
+    rng = np.random.default_rng(seed)
+    for p in net.parameters():
+        p.value[...] = p.value * rng.uniform(0.5, 1.5, p.value.shape) + rng.normal(0, 0.05, p.value.shape)
+    randomize_buffers(net, seed)
+
+
+@pytest.mark.parametrize("path", _preset_paths(), ids=lambda p: os.path.basename(p))
+def test_every_preset_exports_and_reimports(path, tmp_path):
+    from engine.io import load_document
+
+    doc = load_document(path)
+    net = doc.network
+    net.build(seed=0)
+    _perturb(net)
+    out = tmp_path / "preset.onnx"
+    report = export_network(net, out, doc_string=doc.description)
+    assert report.ok, report.summary()
+    back = import_onnx(out)
+    feed = sample_batch(net, batch=3, seed=1)
+    x = feed if len(feed) > 1 else feed[net.inputs[0]]
+    want, got = net.forward(x), back.forward(x)
+    if isinstance(want, dict):
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], atol=1e-4)
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    assert len(back.inputs) == len(net.inputs)
+
+
+def test_composite_layer_folds_back_into_one_node(tmp_path):
     if "AttentionDecoder" not in L:
         pytest.skip("no AttentionDecoder layer")
     net = Network("dec")
     x = net.add(L["Input"](shape=(5, 4)), name="x")
-    net.add(L["AttentionDecoder"](steps=3, units=4), [x])
+    net.add(L["AttentionDecoder"](steps=3, units=4, attention_units=3), [x], name="decoder")
     net.build(seed=0)
-    with pytest.raises(ConfigError, match="cannot be exported"):
-        export_network(net, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists()
+    _perturb(net)
+    report = export_network(net, tmp_path / "m.onnx")
+    assert report.ok, report.summary()
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node}
+    assert {"MatMul", "Softmax", "Sigmoid", "Tanh"} <= ops  # a plain ONNX sub-graph for other tools
+    back = import_onnx(tmp_path / "m.onnx")
+    assert [back[n].type_name for n in back.topological_order()] == ["Input", "AttentionDecoder"]
+    xb = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    np.testing.assert_allclose(back.forward(xb), net.forward(xb), atol=1e-5)

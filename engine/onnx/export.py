@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import ConfigError, EngineError
 
 OPSET = 17
+#: metadata key listing the composite layers exported as sub-graphs (our importer folds them back)
+COMPOSITES_KEY = "network-playground.composites"
 
 #: layer type name -> converter(ex, node, layer, xs, in_shapes, out_shape, out) -> output tensor name
 CONVERTERS = {}
@@ -35,6 +37,7 @@ class _Exporter:
         self.inits = []
         self.used = set()
         self.node_names = set()
+        self.composites = []
 
     def fresh(self, base):
         name = base
@@ -416,6 +419,76 @@ def _additive_attention(ex, node, layer, xs, in_shapes, out_shape, out):
     return ex.op("MatMul", [alpha, values], out, name=node, doc=layer.description)
 
 
+# -- composites: exported as their sub-graph, folded back into one layer by our importer --------------
+def _composite(ex, node, layer, xs, out):
+    """Record that the ONNX nodes named ``node/...`` form the engine layer ``layer`` (for re-import)."""
+    import json
+
+    ex.composites.append({"node": node, "type": layer.type_name, "config": {k: v for k, v in layer.get_config().items()
+                                                                            if k != "name"},
+                          "inputs": list(xs), "output": out, "prefix": f"{node}/"})
+    return json
+
+
+def _param_const(ex, node, layer, key):
+    """A parameter stored verbatim under its engine name "<node>/<key>" (composites re-import from these)."""
+    name = f"{node}/{key}"
+    return ex.const(name, np.asarray(layer.params[key], np.float32))
+
+
+@converter("AttentionDecoder")
+def _attention_decoder(ex, node, layer, xs, in_shapes, out_shape, out):
+    """Unrolled over the output steps: additive attention, then one LSTM step per output."""
+    a = xs[0]
+    h, A = layer.units, layer.attention_units
+    steps = layer.steps
+    W1, W2 = _param_const(ex, node, layer, "attention/W1"), _param_const(ex, node, layer, "attention/W2")
+    ba, v = _param_const(ex, node, layer, "attention/b"), _param_const(ex, node, layer, "attention/v")
+    Wl, bl = _param_const(ex, node, layer, "lstm/W"), _param_const(ex, node, layer, "lstm/b")
+    p = f"{node}/"
+    # s<0> = 0: the first step needs only the context rows of the LSTM's W
+    Wx = ex.op("Slice", [Wl, ex.ints(p + "h", [h]), ex.ints(p + "big", [2 ** 62]), ex.ints(p + "ax0", [0])],
+               name=p + "lstm_W_context")
+    pk = ex.op("Add", [ex.op("MatMul", [a, W1], name=p + "keys"), ba], name=p + "keys_b")
+    ax1 = ex.ints(p + "axis1", [1])
+    split = ex.ints(p + "gate_sizes", [h, h, h, h])
+    S = C = None
+    states = []
+    for t in range(steps):
+        q = f"{p}t{t}/"
+        if S is None:
+            u = ex.op("Tanh", [pk], name=q + "tanh")
+        else:
+            qp = ex.op("MatMul", [S, W2], name=q + "query")
+            u = ex.op("Tanh", [ex.op("Add", [pk, ex.op("Unsqueeze", [qp, ax1], name=q + "query_1")], name=q + "sum")],
+                      name=q + "tanh")
+        e = ex.op("MatMul", [u, v], name=q + "scores")
+        alpha = ex.op("Softmax", [e], name=q + "alpha", axis=-1)
+        ctx = ex.op("MatMul", [ex.op("Unsqueeze", [alpha, ax1], name=q + "alpha_1"), a], name=q + "context_1")
+        ctx = ex.op("Squeeze", [ctx, ax1], name=q + "context")
+        if S is None:
+            g = ex.op("MatMul", [ctx, Wx], name=q + "gates_x")
+        else:
+            x = ex.op("Concat", [S, ctx], name=q + "lstm_input", axis=1)
+            g = ex.op("MatMul", [x, Wl], name=q + "gates_x")
+        g = ex.op("Add", [g, bl], name=q + "gates")
+        gi, go, gf, gc = ex.op("Split", [g, split], name=q + "split", n_out=4, axis=1)
+        gi = ex.op("Sigmoid", [gi], name=q + "update_gate")
+        go = ex.op("Sigmoid", [go], name=q + "output_gate")
+        gc = ex.op("Tanh", [gc], name=q + "candidate")
+        ic = ex.op("Mul", [gi, gc], name=q + "update")
+        if C is None:
+            C = ic
+        else:
+            gf = ex.op("Sigmoid", [gf], name=q + "forget_gate")
+            C = ex.op("Add", [ex.op("Mul", [gf, C], name=q + "keep"), ic], name=q + "memory")
+        S = ex.op("Mul", [go, ex.op("Tanh", [C], name=q + "tanh_memory")], name=q + "state")
+        states.append(ex.op("Unsqueeze", [S, ax1], name=q + "state_1"))
+    y = ex.op("Concat", states, out, name=p + "states", axis=1, doc=layer.description)
+    _composite(ex, node, layer, xs, y)
+    return y
+
+
 # -- the walk --------------------------------------------------------------------------------------
 def _layer_type(layer):
     return layer.type_name
@@ -472,6 +545,10 @@ def to_onnx_model(network, doc_string="", batch_name="batch"):
                               doc_string=doc_string or "")
     model = helper.make_model(graph, producer_name="network-playground",
                               opset_imports=[helper.make_opsetid("", OPSET)], doc_string=doc_string or "")
+    if ex.composites:
+        import json
+
+        helper.set_model_props(model, {COMPOSITES_KEY: json.dumps(ex.composites)})
     model.ir_version = min(model.ir_version, 10)
     return model
 

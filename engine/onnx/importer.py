@@ -164,6 +164,7 @@ class _Importer:
         for o in self.graph.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
         self._bidir_uses = {}
+        self.composite_prefix = {}
         self.from_matmul = {}  # engine node of a bias-less Dense made from MatMul -> its tensor
 
     # -- helpers --------------------------------------------------------------------------------
@@ -371,8 +372,19 @@ class _Importer:
             self.problems.append(
                 "the inputs have different batch sizes (" + ", ".join(f"'{k}': {v}" for k, v in batches.items())
                 + "): the first axis of every network input must be the shared batch axis")
+        composites = self._read_composites()
+        done = set()
         for node in g.node:
             where = f"{node.op_type} '{node.name}'" if node.name else node.op_type
+            comp = next((c for c in composites if node.name == c["node"] or node.name.startswith(c["prefix"])), None)
+            if comp is not None:
+                if comp["node"] not in done:
+                    done.add(comp["node"])
+                    try:
+                        self.add_composite(comp)
+                    except _Problem as exc:
+                        self.problems.append(f"{comp['type']} '{comp['node']}': {exc}")
+                continue
             try:
                 a = _attrs(node)
                 if node.domain not in ("", "ai.onnx"):
@@ -415,9 +427,44 @@ class _Importer:
         self.net.outputs = outputs
         return self.finish()
 
+    def _read_composites(self):
+        """Composite layers our exporter wrote as sub-graphs (metadata), to fold back into one layer each."""
+        import json
+
+        from .export import COMPOSITES_KEY
+
+        for prop in self.model.metadata_props:
+            if prop.key == COMPOSITES_KEY:
+                try:
+                    items = json.loads(prop.value)
+                    return [c for c in items if isinstance(c, dict) and {"node", "type", "config", "inputs", "output",
+                                                                         "prefix"} <= set(c)]
+                except (ValueError, TypeError):
+                    return []
+        return []
+
+    def add_composite(self, comp):
+        from ..layers.base import layer_from_config
+
+        xs = [self.plain(t) for t in comp["inputs"]]
+        try:
+            layer = layer_from_config(comp["type"], {**comp["config"], "name": comp["node"]})
+            out = layer.output_shape([s[1:] for _, s in xs])
+        except Exception as exc:  # noqa: BLE001
+            self.problem(f"cannot rebuild the layer: {exc}")
+        name = self.add(layer, [x for x, _ in xs], comp["node"])
+        self.composite_prefix[name] = comp["prefix"]
+        self.out_sym(comp["output"], name, (xs[0][1][0],) + tuple(out))
+
     def finish(self):
         net = self.net
         net.build(seed=0)
+        for name, prefix in self.composite_prefix.items():
+            layer = net[name]
+            missing = [k for k in layer.params if prefix + k not in self.consts]
+            if missing:
+                raise UnsupportedOnnxError([f"{name}: no weights {', '.join(prefix + k for k in missing)}"])
+            self.weights[name] = {k: self.consts[prefix + k] for k in layer.params}
         for name, ws in self.weights.items():
             layer = net[name]
             for k, v in ws.items():
