@@ -92,3 +92,42 @@ LAYER_EXAMPLES["ResidualIdentityBlock"] = [{"config": {"filters": 3}, "input_sha
 LAYER_EXAMPLES["ResidualConvBlock"] = [{"config": {"filters": 4, "stride": 2}, "input_shapes": [(2, 5, 5)]}]
 LAYER_EXAMPLES["InceptionModule"] = [{"config": {"f1": 2, "f3_reduce": 2, "f3": 3, "f5_reduce": 1, "f5": 2,
                                                  "pool_proj": 2}, "input_shapes": [(3, 4, 4)]}]
+
+# Sequence layers (engine/layers/recurrent.py, embedding.py, attention.py, helper D)
+LAYER_EXAMPLES["SimpleRNN"] = [
+    {"config": {"units": 4}, "input_shapes": [(5, 3)]},
+    {"config": {"units": 3, "return_sequences": True, "go_backwards": True, "initial_state": "learned",
+                "l2": 0.01}, "input_shapes": [(4, 2)]},
+    {"config": {"units": 3, "return_sequences": True}, "input_shapes": [(4, 2), (3,)]},
+]
+LAYER_EXAMPLES["GRU"] = [
+    {"config": {"units": 4}, "input_shapes": [(5, 3)]},
+    {"config": {"units": 3, "return_sequences": True, "initial_state": "learned"}, "input_shapes": [(4, 2)]},
+]
+LAYER_EXAMPLES["LSTM"] = [
+    {"config": {"units": 4}, "input_shapes": [(5, 3)]},
+    {"config": {"units": 3, "return_sequences": True, "go_backwards": True}, "input_shapes": [(4, 2)]},
+    {"config": {"units": 3}, "input_shapes": [(4, 2), (3,), (3,)]},
+]
+LAYER_EXAMPLES["Bidirectional"] = [
+    {"config": {"layer": {"type": "LSTM", "config": {"units": 3, "return_sequences": True}}},
+     "input_shapes": [(4, 2)]},
+    {"config": {"layer": {"type": "GRU", "config": {"units": 3}}, "merge": "sum"}, "input_shapes": [(4, 2)]},
+]
+LAYER_EXAMPLES["TimeDistributed"] = [
+    {"config": {"layer": {"type": "Dense", "config": {"units": 3}}}, "input_shapes": [(4, 5)]},
+]
+LAYER_EXAMPLES["Embedding"] = [
+    {"config": {"input_dim": 10, "output_dim": 4}, "input_shapes": [(6,)]},
+]
+LAYER_EXAMPLES["AdditiveAttention"] = [
+    {"config": {"units": 5}, "input_shapes": [(3,), (6, 4)]},
+    {"config": {"units": 2}, "input_shapes": [(2, 3), (6, 4)]},
+]
+LAYER_EXAMPLES["ScaledDotProductAttention"] = [
+    {"config": {}, "input_shapes": [(3, 4), (5, 4), (5, 2)]},
+    {"config": {"causal": True}, "input_shapes": [(4, 4), (4, 4)]},
+]
+LAYER_EXAMPLES["AttentionDecoder"] = [
+    {"config": {"steps": 3, "units": 4, "attention_units": 5}, "input_shapes": [(6, 4)]},
+]

@@ -19,6 +19,7 @@ class Embedding(Layer):
 
     family = "Sequence"
     regularized = ("E",)
+    integer_inputs = True  # inputs are token ids (gradient checks feed ids below input_dim)
     description = ("Word embedding: a matrix E whose row e_w is the feature vector of word w, replacing a huge "
                    "one-hot vector by a small dense one.")
 

@@ -1,0 +1,217 @@
+"""Recurrent layers, Embedding and TimeDistributed: gradients (float64), shapes, references, speed tricks."""
+
+import numpy as np
+import pytest
+
+import engine  # noqa: F401
+from engine.errors import ConfigError, DataError, ShapeError
+from engine.gradcheck import layer_errors
+from engine.graph import Network
+from engine.layers import Input
+from engine.layers.embedding import Embedding
+from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from engine.sequence.checks import check_gradients
+
+TOL = 1e-6
+RNNS = (SimpleRNN, GRU, LSTM)
+
+
+def _built(layer, shapes, seed=0, dtype=np.float64, perturb=0.3):
+    rng = np.random.default_rng(seed)
+    layer.build(shapes, rng, dtype)
+    for v in layer.params.values():
+        v += perturb * rng.standard_normal(v.shape)
+    return layer
+
+
+@pytest.mark.parametrize("cls", RNNS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_rnn_gradients_float64(cls, return_sequences, go_backwards):
+    layer = cls(units=5, return_sequences=return_sequences, go_backwards=go_backwards)
+    errors = layer_errors(layer, [(6, 3)], rng=np.random.default_rng(2), perturb=0.3)
+    assert set(errors) == {"W", "b", "input0"}
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("cls", RNNS)
+def test_learned_initial_state_gradients(cls):
+    layer = cls(units=4, return_sequences=True, initial_state="learned")
+    errors = layer_errors(layer, [(5, 3)], rng=np.random.default_rng(3), perturb=0.3)
+    assert "a0" in errors and (cls is not LSTM or "c0" in errors)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("cls", RNNS)
+def test_initial_state_inputs_get_gradients(cls):
+    n_states = 2 if cls is LSTM else 1
+    shapes = [(5, 3)] + [(4,)] * n_states
+    errors = layer_errors(cls(units=4), shapes, rng=np.random.default_rng(4), perturb=0.3)
+    assert {f"input{i}" for i in range(n_states + 1)} <= set(errors)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_initial_state_changes_output():
+    layer = _built(LSTM(units=3), [(4, 2), (3,), (3,)])
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 2))
+    zero = np.zeros((2, 3))
+    y0 = layer.forward(x, zero, zero)
+    y1 = layer.forward(x, rng.standard_normal((2, 3)), zero)
+    assert not np.allclose(y0, y1)
+    # zeros given explicitly == the default zero state
+    np.testing.assert_allclose(y0, layer.forward(x), atol=1e-12)
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum"])
+@pytest.mark.parametrize("inner", ["SimpleRNN", "GRU", "LSTM"])
+def test_bidirectional_gradients_float64(merge, inner):
+    layer = Bidirectional({"type": inner, "config": {"units": 3, "return_sequences": True}}, merge=merge)
+    errors = layer_errors(layer, [(5, 2)], rng=np.random.default_rng(5), perturb=0.3)
+    assert {"forward/W", "backward/W", "forward/b", "backward/b", "input0"} <= set(errors)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_bidirectional_is_forward_plus_reversed_backward():
+    bi = _built(Bidirectional({"type": "GRU", "config": {"units": 3, "return_sequences": True}}), [(5, 2)])
+    x = np.random.default_rng(1).standard_normal((2, 5, 2))
+    y = bi.forward(x)
+    assert y.shape == (2, 5, 6)
+    fwd = GRU(units=3, return_sequences=True)
+    fwd.build([(5, 2)], np.random.default_rng(0), np.float64)
+    fwd.params["W"][...] = bi.params["forward/W"]
+    fwd.params["b"][...] = bi.params["forward/b"]
+    np.testing.assert_allclose(y[..., :3], fwd.forward(x), atol=1e-12)
+    # the backward half == a forward GRU run on the reversed sequence, re-reversed
+    fwd.params["W"][...] = bi.params["backward/W"]
+    fwd.params["b"][...] = bi.params["backward/b"]
+    np.testing.assert_allclose(y[..., 3:], fwd.forward(x[:, ::-1])[:, ::-1], atol=1e-12)
+    # params are the sub-layers' own arrays (optimizers update in place)
+    assert bi.params["forward/W"] is bi.forward_layer.params["W"]
+    assert set(bi.sublayers()) == {"forward", "backward"}
+
+
+def test_time_distributed_dense_gradients_and_equivalence():
+    td = TimeDistributed({"type": "Dense", "config": {"units": 3}})
+    errors = layer_errors(td, [(4, 5)], rng=np.random.default_rng(6))
+    assert max(errors.values()) < TOL, errors
+    _built(td, [(4, 5)])
+    x = np.random.default_rng(2).standard_normal((2, 4, 5))
+    y = td.forward(x)
+    assert y.shape == (2, 4, 3)
+    np.testing.assert_allclose(y[:, 2], x[:, 2] @ td.params["W"] + td.params["b"], atol=1e-12)
+    assert td.param_count([(4, 5)]) == 5 * 3 + 3
+
+
+def test_embedding_gradient_touches_only_used_rows():
+    emb = _built(Embedding(input_dim=12, output_dim=4), [(5,)])
+    ids = np.array([[1, 3, 3, 0, 7], [7, 7, 1, 3, 0]])
+    y = emb.forward(ids.astype(np.float32), training=True)
+    np.testing.assert_array_equal(y[1, 0], emb.params["E"][7])
+    dy = np.random.default_rng(0).standard_normal(y.shape)
+    assert emb.backward(dy) is None
+    g = emb.grads["E"]
+    used = {0, 1, 3, 7}
+    for row in range(12):
+        assert np.any(g[row] != 0) == (row in used)
+    # row 3 appears three times: its gradient is the sum of those three dy vectors
+    np.testing.assert_allclose(g[3], dy[0, 1] + dy[0, 2] + dy[1, 3])
+    errors = check_gradients(emb, [ids])
+    assert errors["param:E"] < TOL
+    with pytest.raises(DataError, match="outside the vocabulary"):
+        emb.forward(np.array([[12, 0, 0, 0, 0]]))
+
+
+def test_sequence_shape_errors_are_readable():
+    with pytest.raises(ShapeError, match=r"needs a sequence of shape \(T, features\)"):
+        LSTM(units=3).output_shape([(7,)])
+    with pytest.raises(ShapeError, match="initial state"):
+        GRU(units=3).output_shape([(4, 2), (5,)])
+    with pytest.raises(ShapeError, match=r"token ids of shape \(T,\)"):
+        Embedding(5, 2).output_shape([(3, 4)])
+    with pytest.raises(ConfigError):
+        Bidirectional({"type": "Dense", "config": {"units": 3}})
+    with pytest.raises(ConfigError):
+        LSTM(units=3, initial_state="random")
+    assert LSTM(units=8).output_shape([(10, 3)]) == (8,)
+    assert LSTM(units=8, return_sequences=True).output_shape([(10, 3)]) == (10, 8)
+    assert Bidirectional({"type": "LSTM", "config": {"units": 4, "return_sequences": True}}).output_shape(
+        [(10, 3)]) == (10, 8)
+
+
+@pytest.mark.parametrize("cls,gates", [(SimpleRNN, 1), (GRU, 3), (LSTM, 4)])
+def test_param_count_before_build_and_stacked_layout(cls, gates):
+    layer = cls(units=6)
+    expected = (6 + 4) * gates * 6 + gates * 6  # W of shape (units + F, G units): [Waa; Wax] stacked, and b
+    assert layer.param_count([(9, 4)]) == expected
+    layer.build([(9, 4)], np.random.default_rng(0))
+    assert layer.params["W"].shape == (10, gates * 6)
+    assert layer.param_count() == expected
+    assert layer.params["W"].dtype == np.float32
+
+
+def test_simple_rnn_matches_the_notes_formula():
+    layer = _built(SimpleRNN(units=3, return_sequences=True), [(4, 2)])
+    W, b = layer.params["W"], layer.params["b"]
+    Waa, Wax = W[:3].T, W[3:].T  # the notes' column-vector matrices
+    x = np.random.default_rng(3).standard_normal((1, 4, 2))
+    a = np.zeros(3)
+    out = []
+    for t in range(4):
+        a = np.tanh(Waa @ a + Wax @ x[0, t] + b)
+        out.append(a)
+    np.testing.assert_allclose(layer.forward(x)[0], np.array(out), atol=1e-12)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def test_lstm_matches_torch_with_documented_gate_mapping():
+    torch = _torch()
+    H, F = 5, 3
+    layer = _built(LSTM(units=H, return_sequences=True), [(6, F)])
+    W, b = layer.params["W"], layer.params["b"]
+    ref = torch.nn.LSTM(F, H, batch_first=True).double()
+    # ours: blocks [i, o, f, c]; torch: [i, f, g, o]
+    blocks = {k: slice(j * H, (j + 1) * H) for j, k in enumerate("iofc")}
+    order = [blocks["i"], blocks["f"], blocks["c"], blocks["o"]]
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(torch.from_numpy(np.concatenate([W[H:, s].T for s in order])))
+        ref.weight_hh_l0.copy_(torch.from_numpy(np.concatenate([W[:H, s].T for s in order])))
+        ref.bias_ih_l0.copy_(torch.from_numpy(np.concatenate([b[s] for s in order])))
+        ref.bias_hh_l0.zero_()
+    x = np.random.default_rng(7).standard_normal((3, 6, F))
+    y_ref, _ = ref(torch.from_numpy(x))
+    np.testing.assert_allclose(layer.forward(x), y_ref.detach().numpy(), atol=1e-10)
+
+
+def test_gru_matches_the_notes_equations():
+    H, F = 4, 3
+    layer = _built(GRU(units=H), [(5, F)])
+    W, b = layer.params["W"], layer.params["b"]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    x = np.random.default_rng(8).standard_normal((2, 5, F))
+    c = np.zeros((2, H))
+    for t in range(5):
+        gu = sig(c @ W[:H, :H] + x[:, t] @ W[H:, :H] + b[:H])
+        gr = sig(c @ W[:H, H:2 * H] + x[:, t] @ W[H:, H:2 * H] + b[H:2 * H])
+        cand = np.tanh((gr * c) @ W[:H, 2 * H:] + x[:, t] @ W[H:, 2 * H:] + b[2 * H:])
+        c = gu * cand + (1 - gu) * c
+    np.testing.assert_allclose(layer.forward(x), c, atol=1e-12)
+
+
+def test_rnns_train_in_a_network_and_run_in_float32_and_float64():
+    net = Network()
+    x = net.add(Input(shape=(7,)))
+    e = net.add(Embedding(input_dim=10, output_dim=4), [x])
+    r = net.add(GRU(units=6, return_sequences=True), [e])
+    net.add(LSTM(units=5), [r])
+    net.build(seed=0)
+    ids = np.random.default_rng(0).integers(0, 10, (3, 7))
+    y32 = net.forward(ids)
+    assert y32.dtype == np.float32 and y32.shape == (3, 5)
+    net.astype(np.float64)
+    y64 = net.forward(ids)
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y32, y64, atol=1e-5)
