@@ -43,7 +43,7 @@ def test_train_json_last_line_and_epoch_lines(capsys, doc_file):
     assert set(RESULT_KEYS) <= set(result)
     assert result["epochs"] == 4
     assert 0.0 <= result["test_accuracy"] <= 1.0 and result["train_loss"] > 0
-    assert result["seconds_per_epoch"] == pytest.approx(result["seconds"] / 4, rel=0.5)
+    assert 0 < result["seconds_per_epoch"] <= result["seconds"]
 
 
 def test_train_overrides_save_evaluate_predict(capsys, tmp_path, doc_file):
