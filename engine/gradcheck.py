@@ -9,6 +9,11 @@ nudge each component by +eps and -eps, take the two-sided difference
 Below 1e-7 is excellent, around 1e-5 worth a look, above 1e-3 almost surely a bug. Everything runs
 in float64 on a copy, with dropout off (its rate set to 0) and L1/L2 regularization included.
 
+A caveat of the relative error: where the true gradient is (almost) zero, for example gamma and
+beta of a BatchNorm that feeds another BatchNorm directly (the second one normalizes their effect
+away), it compares rounding noise with rounding noise and can be large although backprop is right.
+Per layer, theta joins W and b, so a bias with no gradient (a Dense before a BatchNorm) is harmless.
+
 - :func:`check_network` checks a whole network on a batch with its loss: {node: relative error}.
 - :func:`check_layer` checks one layer alone on random input, for its parameters and its input(s):
   the scalar is ``f = sum(forward(x) * g)`` for a random upstream gradient g. Every layer's tests
