@@ -489,8 +489,26 @@ def _attention_decoder(ex, node, layer, xs, in_shapes, out_shape, out):
     return y
 
 
+@converter("__composite__")
+def _composite_block(ex, node, layer, xs, in_shapes, out_shape, out):
+    """A block over an inner Network (residual, Inception): its sub-graph, node names prefixed "<block>/"."""
+    inner = layer._net
+    if inner is None:
+        raise ConfigError(f"{layer.label} is not built")
+    shapes = inner.infer_shapes()
+    values = {inner.inputs[0]: xs[0]}
+    export_graph(ex, inner, shapes, values, prefix=f"{node}/")
+    y = values[inner.outputs[0]]
+    if out is not None and y != out:
+        y = ex.op("Identity", [y], out, name=f"{node}/output")
+    _composite(ex, node, layer, xs, y)
+    return y
+
+
 # -- the walk --------------------------------------------------------------------------------------
 def _layer_type(layer):
+    if layer.type_name not in CONVERTERS and hasattr(layer, "subgraph_config") and hasattr(layer, "_net"):
+        return "__composite__"
     return layer.type_name
 
 

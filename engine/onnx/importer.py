@@ -103,10 +103,6 @@ def _static_problems(node, a, consts):
             out.append(f"a {nd}-D convolution (the engine has 1-D and 2-D ones)")
     if op in ("Conv", "MaxPool", "AveragePool") and _s(a.get("auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
         out.append(f"auto_pad={_s(a['auto_pad'])}")
-    if op in ("Conv", "MaxPool", "AveragePool") and "pads" in a:
-        pads = list(a["pads"])
-        if pads[:len(pads) // 2] != pads[len(pads) // 2:]:
-            out.append(f"asymmetric padding {pads} (the layer pads every side alike)")
     if op in ("MaxPool", "AveragePool"):
         nd = len(a.get("kernel_shape", [0, 0]))
         if nd not in (1, 2):
@@ -139,7 +135,7 @@ def _static_problems(node, a, consts):
 
 
 class _Importer:
-    def __init__(self, model, batch=None):
+    def __init__(self, model, batch=None, composites=True):
         from ..graph import Network
 
         self.model = model
@@ -156,6 +152,7 @@ class _Importer:
         self.problems = []
         self.depth = {}
         self.batch = batch
+        self.fold_composites = composites
         self.consumers = {}
         for n in self.graph.node:
             for i in n.input:
@@ -372,7 +369,7 @@ class _Importer:
             self.problems.append(
                 "the inputs have different batch sizes (" + ", ".join(f"'{k}': {v}" for k, v in batches.items())
                 + "): the first axis of every network input must be the shared batch axis")
-        composites = self._read_composites()
+        composites = self._read_composites() if self.fold_composites else []
         done = set()
         for node in g.node:
             where = f"{node.op_type} '{node.name}'" if node.name else node.op_type
@@ -400,7 +397,8 @@ class _Importer:
                     for o, v in zip(node.output, outs):
                         self.consts[o] = np.asarray(v)
                     continue
-                if not any(i in self.syms for i in node.input if i):
+                if any(i not in self.syms and i not in self.consts for i in node.input if i) or \
+                        not any(i in self.syms for i in node.input if i):
                     # depends on something already broken: do not report twice
                     continue
                 getattr(self, "op_" + node.op_type)(node, a)
@@ -465,6 +463,9 @@ class _Importer:
             if missing:
                 raise UnsupportedOnnxError([f"{name}: no weights {', '.join(prefix + k for k in missing)}"])
             self.weights[name] = {k: self.consts[prefix + k] for k in layer.params}
+            for k, arr in layer.buffers().items():  # composites: the sub-layers' own arrays, in place
+                if arr is not None and prefix + k in self.consts:
+                    arr[...] = np.asarray(self.consts[prefix + k], dtype=arr.dtype).reshape(arr.shape)
         for name, ws in self.weights.items():
             layer = net[name]
             for k, v in ws.items():
@@ -545,6 +546,9 @@ class _Importer:
             axis += len(s.shape)
         if axis != 1:
             self.problem(f"Flatten with axis={axis} (only axis 1, keeping the batch, is a layer)")
+        if s.perm == tuple(range(len(s.perm))) and len(s.eshape) == 2 and s.eshape[1] == int(np.prod(s.shape[1:])):
+            self.syms[node.output[0]] = Sym(s.node, s.eshape)  # the view already is that engine tensor
+            return
         if len(s.shape) == 2:
             self.op_Identity(node, a)
             return
@@ -666,6 +670,10 @@ class _Importer:
 
     # -- shape operators on symbolic tensors --------------------------------------------------------
     def _reshape_plain(self, node, x_name, target):
+        s = self.sym(x_name)
+        if s.perm == tuple(range(len(s.perm))) and tuple(target) == s.eshape:
+            self.syms[node.output[0]] = Sym(s.node, s.eshape)
+            return
         x, shape = self.plain(x_name)
         if target[0] != shape[0]:
             self.problem(f"a reshape from {shape} to {tuple(target)} mixes the batch axis with the others")
@@ -894,13 +902,28 @@ class _Importer:
 
     # -- convolution and pooling ----------------------------------------------------------------------
     def _pads(self, a, nd, what):
+        """ONNX pads as (begin, end) lists (symmetric or not)."""
         if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID", b"NOTSET", b"VALID"):
             self.problem(f"auto_pad={a['auto_pad']!r} on {what}")
-        pads = list(a.get("pads", [0] * (2 * nd)))
-        begin, end = pads[:nd], pads[nd:]
-        if begin != end:
-            self.problem(f"asymmetric padding {pads} on {what} (the layer pads every side alike)")
-        return begin
+        pads = [int(v) for v in a.get("pads", [0] * (2 * nd))]
+        return pads[:nd], pads[nd:]
+
+    def _padding(self, type_name, cfg, begin, end, in_shape, zero_pad_ok):
+        """The layer's padding setting for ONNX pads: a number, "same" when it pads alike, or
+        ("zeropad", (t, b, l, r)) for a ZeroPadding2D in front (convolutions only)."""
+        if begin == end:
+            return begin if any(begin) else "valid"
+        try:
+            probe = LAYER_TYPES[type_name](**{**cfg, "padding": "same"})
+            got = [int(v) for v in probe.pads(in_shape)]
+        except Exception:  # noqa: BLE001
+            got = None
+        want = [begin[0], end[0]] if len(begin) == 1 else [begin[0], end[0], begin[1], end[1]]
+        if got == want:
+            return "same"
+        if zero_pad_ok and len(begin) == 2 and min(begin + end) >= 0:
+            return ("zeropad", want)
+        self.problem(f"asymmetric padding {begin + end} (the layer pads every side alike)")
 
     def op_Conv(self, node, a):
         s = self.sym(node.input[0])
@@ -913,20 +936,28 @@ class _Importer:
         ks = list(a.get("kernel_shape", W.shape[2:]))
         strides = list(a.get("strides", [1] * nd))
         dil = list(a.get("dilations", [1] * nd))
-        pads = self._pads(a, nd, "Conv")
+        begin, end = self._pads(a, nd, "Conv")
         use_bias = len(node.input) > 2 and node.input[2] != ""
         weights = {"W": W}
         if use_bias:
             weights["b"] = self.const(node.input[2], "the bias").astype(np.float64)
         x, shape = self.plain(node.input[0])
         if nd == 2:
-            cfg = dict(filters=int(W.shape[0]), kernel_size=ks, stride=strides, padding=pads, dilation=dil,
-                       use_bias=use_bias)
+            cfg = dict(filters=int(W.shape[0]), kernel_size=ks, stride=strides, dilation=dil, use_bias=use_bias)
             type_name = "Conv2D"
         else:
-            cfg = dict(filters=int(W.shape[0]), kernel_size=ks[0], stride=strides[0], padding=pads[0],
-                       dilation=dil[0], use_bias=use_bias)
+            cfg = dict(filters=int(W.shape[0]), kernel_size=ks[0], stride=strides[0], dilation=dil[0],
+                       use_bias=use_bias)
             type_name = "Conv1D"
+        padding = self._padding(type_name, cfg, begin, end, shape[1:], zero_pad_ok=(nd == 2))
+        if isinstance(padding, tuple):
+            zp = self.layer("ZeroPadding2D", padding=list(padding[1]))
+            x = self.add(zp, [x], f"{node.name or 'conv'}_pad")
+            shape = (shape[0],) + tuple(zp.output_shape([shape[1:]]))
+            padding = "valid"
+        elif isinstance(padding, list) and nd == 1:
+            padding = padding[0]
+        cfg["padding"] = padding
         layer = self.layer(type_name, **cfg)
         name = self.add(layer, [x], node.name or type_name.lower())
         self.weights[name] = weights
@@ -950,11 +981,11 @@ class _Importer:
             self.problem(f"dilations={a['dilations']}")
         if a.get("storage_order", 0):
             self.problem("storage_order=1")
-        pads = self._pads(a, nd, node.op_type)
-        if kind == "AvgPool2D" and any(pads) and a.get("count_include_pad", 0):
+        begin, end = self._pads(a, nd, node.op_type)
+        if kind == "AvgPool2D" and any(begin + end) and a.get("count_include_pad", 0):
             self.problem("average pooling that counts the padding (the engine averages real pixels only)")
-        cfg = dict(pool_size=list(a["kernel_shape"]), stride=list(a.get("strides", [1] * nd)),
-                   padding=pads if any(pads) else "valid")
+        cfg = dict(pool_size=list(a["kernel_shape"]), stride=list(a.get("strides", [1] * nd)))
+        cfg["padding"] = self._padding(kind, cfg, begin, end, s.shape[1:], zero_pad_ok=False)
         self.simple(node, kind, **cfg)
 
     def _pool1d(self, node, a, kind):
@@ -963,11 +994,9 @@ class _Importer:
         b, c, n = shape
         if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) or a.get("storage_order", 0):
             self.problem("ceil_mode, dilations or storage_order on a 1-D pool")
-        pads = self._pads(a, 1, node.op_type)
-        if kind == "AvgPool2D" and any(pads) and a.get("count_include_pad", 0):
-            self.problem("average pooling that counts the padding (the engine averages real pixels only)")
-        if any(pads):
-            self.problem(f"padding {pads} on a 1-D pool")
+        begin, end = self._pads(a, 1, node.op_type)
+        if any(begin + end):
+            self.problem(f"padding {begin + end} on a 1-D pool")
         base = node.name or kind.lower()
         r = self.add(self.layer("Reshape", shape=[c, 1, n]), [x], f"{base}_to2d")
         layer = self.layer(kind, pool_size=[1, int(a["kernel_shape"][0])],
@@ -994,8 +1023,8 @@ class _Importer:
         x, shape = self.plain(node.input[0])
         name = self.add(self.layer(kind), [x], node.name or "global_pool")
         c = shape[1]
-        name2 = self.add(self.layer("Reshape", shape=[c] + [1] * nd), [name], f"{name}_keepdims")
-        self.out_sym(node.output[0], name2, (shape[0], c) + (1,) * nd)
+        # the engine's global pooling gives (C,); ONNX keeps (C, 1, 1): a lazy view, no layer
+        self.syms[node.output[0]] = Sym(name, (shape[0], c), (shape[0], c) + (1,) * nd)
 
     def op_BatchNormalization(self, node, a):
         if len([o for o in node.output if o]) > 1 and any(self.consumers.get(o) for o in node.output[1:] if o):
@@ -1164,9 +1193,13 @@ class _Importer:
         self._recurrent(node, a, "LSTM")
 
 
-def network_from_onnx(model, batch=None):
-    """Turn an in-memory onnx.ModelProto into a built Network with its weights."""
-    net = _Importer(model, batch=batch).run()
+def network_from_onnx(model, batch=None, composites=True):
+    """Turn an in-memory onnx.ModelProto into a built Network with its weights.
+
+    composites : fold the sub-graphs our exporter wrote for composite layers (residual and Inception
+        blocks, the attention decoder) back into one layer each; False imports their plain operators.
+    """
+    net = _Importer(model, batch=batch, composites=composites).run()
     from onnx import TensorProto
 
     inits = {i.name for i in model.graph.initializer}
@@ -1176,7 +1209,7 @@ def network_from_onnx(model, batch=None):
     return net
 
 
-def import_onnx(path):
+def import_onnx(path, composites=True):
     """Read an .onnx file and return a built :class:`~engine.graph.Network` with its weights.
 
     A truncated or corrupted file raises DocumentError; unsupported operators or attributes raise
@@ -1186,7 +1219,7 @@ def import_onnx(path):
 
     model = load_onnx_file(path)
     try:
-        return network_from_onnx(model)
+        return network_from_onnx(model, composites=composites)
     except UnsupportedOnnxError as exc:
         raise UnsupportedOnnxError(exc.missing, path=str(path)) from None
     except DocumentError:
