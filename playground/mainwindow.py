@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut, "Cut the selected layers")
         self.act_copy = A("&Copy", self.copy, QKeySequence.Copy, "Copy the selected layers")
         self.act_paste = A("&Paste", self.paste, QKeySequence.Paste, "Paste layers")
-        self.act_delete = A("&Delete", self.scene.delete_selection, [QKeySequence.Delete, QKeySequence(Qt.Key_Backspace)],
+        self.act_delete = A("&Delete", self._delete_selection, [QKeySequence.Delete, QKeySequence(Qt.Key_Backspace)],
                             "Delete the selected layers and links")
         self.act_select_all = A("Select &All", self._select_all, QKeySequence.SelectAll, "Select every layer")
         self.act_layout = A("Auto-&layout", self.scene.auto_layout, QKeySequence("Ctrl+L"),
@@ -368,6 +368,9 @@ class MainWindow(QMainWindow):
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
     # -- edit slots ------------------------------------------------------------------------------
+    def _delete_selection(self):
+        self.scene.delete_selection()
+
     def _select_all(self):
         for item in self.scene.nodes.values():
             item.setSelected(True)

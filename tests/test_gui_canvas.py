@@ -47,7 +47,11 @@ def editor(qtbot):
     qtbot.waitExposed(view)
     view.resetTransform()
     view.centerOn(QPointF(300, 100))
-    return doc, scene, view, inspector
+    yield doc, scene, view, inspector
+    # tear down in a fixed order (leaving it to the garbage collector at exit crashes PySide6)
+    view.setScene(None)
+    scene.clear()
+    doc.undo_stack.clear()
 
 
 def drop_layer(view, type_name, scene_pos):

@@ -388,6 +388,10 @@ class InspectorWidget(QWidget):
 
     # -- widgets -> document ---------------------------------------------------------------------
     def _commit(self, key, value):
+        """Widget -> document; returns nothing (a slot must not return a value in PySide6)."""
+        self._try_commit(key, value)
+
+    def _try_commit(self, key, value):
         if self._updating or not self.current:
             return False
         name = self.current

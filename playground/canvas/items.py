@@ -115,6 +115,10 @@ class NodeItem(QGraphicsObject):
         self.setZValue(1)
         self.in_port = PortItem(self, "in")
         self.out_port = PortItem(self, "out")
+        # links follow through the position signals: overriding itemChange in PySide6 on Python
+        # 3.11 under-counts references to True/False (a crash at exit)
+        self.xChanged.connect(self._on_moved)
+        self.yChanged.connect(self._on_moved)
         self._relayout()
 
     # -- content ---------------------------------------------------------------------------------
@@ -225,11 +229,9 @@ class NodeItem(QGraphicsObject):
     def out_anchor(self):
         return self.mapToScene(self.out_port.pos())
 
-    def itemChange(self, change, value):  # noqa: N802
-        if change == QGraphicsItem.ItemPositionHasChanged:
-            for link in self.links:
-                link.update_path()
-        return super().itemChange(change, value)
+    def _on_moved(self):
+        for link in self.links:
+            link.update_path()
 
     def mouseReleaseEvent(self, event):  # noqa: N802
         super().mouseReleaseEvent(event)
