@@ -6,7 +6,7 @@ digits subset when engine.data is present, else random data of that shape), floa
 
 Both sides get the same number of threads (``--threads``, default 2, set before numpy's BLAS
 starts through the environment and with ``torch.set_num_threads``). Each side trains one epoch
-``--repeats`` times and the best time counts. The engine is timed through the real
+``--repeats`` times (interleaved, so a busy machine slows both alike) and the best time counts. The engine is timed through the real
 :class:`engine.training.Trainer` (shuffling, prefetch thread, NaN checks, per-batch cost and
 accuracy); the PyTorch loop is the idiomatic fast one (index a shuffled permutation, forward,
 ``CrossEntropyLoss``, backward, ``Adam.step``, ``loss.item()``).
@@ -113,13 +113,6 @@ def main(argv=None):
     x, y, source = load_data()
     print(f"data: {len(x)} images from {source}; batch {args.batch_size}; threads {args.threads}")
 
-    engine_times = []
-    for r in range(args.repeats):
-        t, loss = engine_epoch(x, y, seed=r, batch_size=args.batch_size)
-        engine_times.append(t)
-        print(f"  engine run {r + 1}: {t * 1000:7.1f} ms  (epoch train loss {loss:.3f})")
-
-    torch_times = []
     try:
         import torch
 
@@ -127,8 +120,13 @@ def main(argv=None):
     except ImportError:
         torch = None
         print("  torch is not installed: engine time only")
-    if torch is not None:
-        for r in range(args.repeats):
+    # Interleave the two so that a busy machine slows both alike.
+    engine_times, torch_times = [], []
+    for r in range(args.repeats):
+        t, loss = engine_epoch(x, y, seed=r, batch_size=args.batch_size)
+        engine_times.append(t)
+        print(f"  engine run {r + 1}: {t * 1000:7.1f} ms  (epoch train loss {loss:.3f})")
+        if torch is not None:
             t, loss = torch_epoch(x, y, seed=r, batch_size=args.batch_size)
             torch_times.append(t)
             print(f"  torch  run {r + 1}: {t * 1000:7.1f} ms  (epoch train loss {loss:.3f})")

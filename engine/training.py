@@ -683,8 +683,11 @@ class Trainer:
         net = self.network
         opt = self.optimizer
         epochs = cfg.epochs
-        rng = np.random.default_rng(cfg.seed)
-        aug_rng = np.random.default_rng([cfg.seed, 1])
+        # a second run() continues: epochs count on, the schedule goes on from there
+        offset = len(self.history["epoch"])
+        start_step = self.global_step
+        rng = np.random.default_rng(cfg.seed if offset == 0 else [cfg.seed, offset])
+        aug_rng = np.random.default_rng([cfg.seed, 1, offset])
         clip = cfg.clip_norm
         es = cfg.early_stopping
         stopped = "finished"
@@ -695,8 +698,7 @@ class Trainer:
         last_event = -math.inf
         recent = []
         epoch_time_sum = 0.0
-        self._cancel_seen = False
-        self._apply_pending(0)
+        self._apply_pending(offset)
         batches = self._start_producer(epochs, rng, aug_rng)
         # Rollback point for divergence: a copy of the weights taken before a step (each epoch
         # and at most once a second) becomes "good" once that step's cost and gradients are finite.
@@ -712,7 +714,7 @@ class Trainer:
             for epoch_b, step, xb, yb in batches:
                 if step == 0:
                     # new epoch
-                    epoch = epoch_b
+                    epoch = offset + epoch_b
                     self.epoch = epoch
                     opt.lr = self.schedule(self.lr0, epoch)
                     loss_sum = acc_sum = 0.0
@@ -786,7 +788,8 @@ class Trainer:
                     if due:
                         elapsed = time.perf_counter() - t_start
                         total_steps = epochs * self.steps_per_epoch
-                        time_left = elapsed / self.global_step * (total_steps - self.global_step)
+                        done = self.global_step - start_step
+                        time_left = elapsed / done * (total_steps - done)
                         stats = {}
                         for name, a in net.activations.items():
                             if name in net.inputs:
@@ -815,7 +818,7 @@ class Trainer:
                                  ("dev_loss", dev_loss), ("dev_accuracy", dev_acc), ("lr", opt.lr),
                                  ("seconds", seconds)):
                         h[k].append(v)
-                    self._emit({"type": "epoch", "epoch": epoch, "epochs": epochs, "train_loss": train_loss,
+                    self._emit({"type": "epoch", "epoch": epoch, "epochs": offset + epochs, "train_loss": train_loss,
                                 "train_accuracy": train_acc, "dev_loss": dev_loss, "dev_accuracy": dev_acc,
                                 "lr": opt.lr, "seconds": seconds})
                     if es is not None and dev_loss is not None:
@@ -829,13 +832,14 @@ class Trainer:
                                 break
         finally:
             self._stop_producer()
-        completed = len(self.history["epoch"])
+            self._cancel.clear()  # a later run() starts afresh
+        completed = len(self.history["epoch"]) - offset
         best_epoch = None
         if best is not None and stopped != "diverged":
             net.set_weights(best[2], strict=False)
             best_epoch = best[1]
         train_seconds = time.perf_counter() - t_start
-        result = {"stopped": stopped, "epochs": completed, "seconds": train_seconds,
+        result = {"stopped": stopped, "epochs": offset + completed, "seconds": train_seconds,
                   "seconds_per_epoch": epoch_time_sum / completed if completed else None,
                   "history": self.history, "best_epoch": best_epoch, "diverged": diverged,
                   "global_steps": self.global_step, "lr": opt.lr}

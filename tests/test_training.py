@@ -395,3 +395,21 @@ def test_error_in_thread_is_reported():
     assert t.join(WAIT) is None
     assert isinstance(t.error, DataError)
     assert events[-1]["type"] == "error" and "out of range" in events[-1]["message"]
+
+
+def test_second_run_continues_training():
+    data = spiral_data(200)
+    events = []
+    t = Trainer(mlp((4,)), data, {"optimizer": {"type": "sgd", "lr": 0.1}, "epochs": 2, "batch_size": 70,
+                                  "schedule": {"type": "exponential", "decay_rate": 0.5}}, callback=events.append)
+    t.run()
+    r = t.run()
+    assert r["epochs"] == 4 and r["global_steps"] == 8
+    assert r["history"]["epoch"] == [0, 1, 2, 3]
+    assert r["history"]["lr"] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+    assert [e["epochs"] for e in events if e["type"] == "epoch"] == [2, 2, 4, 4]
+    # a cancelled trainer can run again
+    t2 = Trainer(mlp((4,)), data, {"epochs": 1})
+    t2.cancel()
+    assert t2.run()["stopped"] == "cancelled"
+    assert t2.run()["stopped"] == "finished"
