@@ -248,3 +248,30 @@ def test_composite_layer_folds_back_into_one_node(tmp_path):
     assert [back[n].type_name for n in back.topological_order()] == ["Input", "AttentionDecoder"]
     xb = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
     np.testing.assert_allclose(back.forward(xb), net.forward(xb), atol=1e-5)
+
+
+def test_command_line_export_and_import_round_trip(tmp_path):
+    import subprocess
+    import sys
+
+    from engine.io import list_presets, load_document, load_model
+
+    if "spiral" not in list_presets():
+        pytest.skip("no spiral preset")
+    out = tmp_path / "spiral.onnx"
+    proc = subprocess.run([sys.executable, "-m", "engine", "export", "spiral", str(out)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "largest difference" in proc.stdout and out.exists()
+    model_path = tmp_path / "back.npz"
+    proc = subprocess.run([sys.executable, "-m", "engine", "import", str(out), str(model_path)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    doc = load_model(model_path)  # a model file the canvas can open: document + weights
+    from engine.io import PRESETS_DIR
+
+    ref_doc = load_document(os.path.join(PRESETS_DIR, "spiral.json"))
+    ref = ref_doc.network
+    ref.build(seed=ref_doc.training.get("seed", 0))  # as the export above built the preset
+    x = sample_batch(ref, batch=4)[ref.inputs[0]]
+    np.testing.assert_allclose(doc.network.forward(x), ref.forward(x), atol=1e-5)

@@ -754,8 +754,8 @@ class _Importer:
         s = self.sym(node.input[0])
         rank = len(s.shape)
         axes = self._axes(node, a, rank)
-        if axes is None:
-            axes = [i for i, d in enumerate(s.shape) if d == 1]
+        if axes is None:  # every size-1 axis except the batch (whose size here may be a placeholder 1)
+            axes = [i for i, d in enumerate(s.shape) if d == 1 and s.perm[i] != 0]
         if any(s.shape[i] != 1 for i in axes):
             self.problem(f"squeezing an axis that is not of size 1 in {s.shape}")
         if 0 in axes and s.perm[0] == 0:
