@@ -38,7 +38,10 @@ Events, passed to ``callback(event)`` as dicts (in the training thread):
 - ``{"type": "epoch", "epoch", "epochs", "train_loss", "train_accuracy", "dev_loss",
   "dev_accuracy", "lr", "seconds"}`` after every epoch. train_* are running means over the epoch's
   batches (with dropout on, as the network trained); dev_* are evaluated with ``training=False``.
-  Accuracies are None for regression; dev_* are None without a dev set.
+  Accuracies are None for regression; dev_* are None without a dev set. ``history`` holds the
+  per-epoch lists (the keys of the result's history) of every epoch since the previous epoch
+  event: when epochs are faster than ``epoch_throttle`` (tiny data sets, batch gradient descent)
+  they are sent together, so a listener is never flooded; the last epoch is always sent.
 - ``{"type": "diverged", "node", "epoch", "step", "message"}`` when a cost, output or gradient
   turns NaN/Inf: ``node`` is the first layer (in topological order) whose output holds NaN/Inf,
   or, when every output is finite, the layer where the backward pass first produced one. The bad
@@ -341,10 +344,12 @@ class Trainer:
         "sequence"``).
     eval_batch_size : batch size of evaluation (``network.predict``).
     prefetch : number of batches the prefetch thread prepares ahead (0: no thread).
+    epoch_throttle : minimum seconds between two epoch events (default ``throttle / 4``); faster
+        epochs are sent together (see the "epoch" event's ``history``).
     """
 
     def __init__(self, network, data, config=None, callback=None, throttle=0.1, augment=None,
-                 accuracy_fn=None, eval_batch_size=512, prefetch=4):
+                 accuracy_fn=None, eval_batch_size=512, prefetch=4, epoch_throttle=None):
         if config is None:
             config = TrainConfig()
         elif isinstance(config, dict):
@@ -357,6 +362,7 @@ class Trainer:
         self.throttle = float(throttle)
         self.eval_batch_size = int(eval_batch_size)
         self.prefetch = int(prefetch)
+        self.epoch_throttle = self.throttle / 4 if epoch_throttle is None else float(epoch_throttle)
         self.augment = build_augment(augment if augment is not None else config.augment)
 
         # data
@@ -677,6 +683,16 @@ class Trainer:
     def _trainable_grads(self):
         return [p.grad for p in self.optimizer.params if p.trainable]
 
+    def _emit_epoch(self, first, total_epochs):
+        """Send one epoch event for the latest epoch, carrying every epoch since ``first``."""
+        h = self.history
+        self._emit({
+            "type": "epoch", "epoch": h["epoch"][-1], "epochs": total_epochs,
+            "train_loss": h["train_loss"][-1], "train_accuracy": h["train_accuracy"][-1],
+            "dev_loss": h["dev_loss"][-1], "dev_accuracy": h["dev_accuracy"][-1], "lr": h["lr"][-1],
+            "seconds": h["seconds"][-1], "history": {k: list(v[first:]) for k, v in h.items()},
+        })
+
     def run(self):
         """Train in the calling thread; return the result dict (see the module docstring)."""
         cfg = self.config
@@ -699,6 +715,8 @@ class Trainer:
         recent = []
         epoch_time_sum = 0.0
         self._apply_pending(offset)
+        unsent_from = offset  # first history index not yet sent in an epoch event
+        last_epoch_event = -math.inf
         batches = self._start_producer(epochs, rng, aug_rng)
         # Rollback point for divergence: a copy of the weights taken before a step (each epoch
         # and at most once a second) becomes "good" once that step's cost and gradients are finite.
@@ -818,9 +836,7 @@ class Trainer:
                                  ("dev_loss", dev_loss), ("dev_accuracy", dev_acc), ("lr", opt.lr),
                                  ("seconds", seconds)):
                         h[k].append(v)
-                    self._emit({"type": "epoch", "epoch": epoch, "epochs": offset + epochs, "train_loss": train_loss,
-                                "train_accuracy": train_acc, "dev_loss": dev_loss, "dev_accuracy": dev_acc,
-                                "lr": opt.lr, "seconds": seconds})
+                    stop_now = False
                     if es is not None and dev_loss is not None:
                         if best is None or dev_loss < best[0] - es["min_delta"]:
                             best = (dev_loss, epoch, net.get_weights())
@@ -829,9 +845,18 @@ class Trainer:
                             bad_epochs += 1
                             if bad_epochs >= es["patience"]:
                                 stopped = "early_stopping"
-                                break
+                                stop_now = True
+                    now = time.perf_counter()
+                    if stop_now or epoch_b == epochs - 1 or now - last_epoch_event >= self.epoch_throttle:
+                        self._emit_epoch(unsent_from, offset + epochs)
+                        unsent_from = len(h["epoch"])
+                        last_epoch_event = now
+                    if stop_now:
+                        break
         finally:
             self._stop_producer()
+            if unsent_from < len(self.history["epoch"]):
+                self._emit_epoch(unsent_from, offset + epochs)
             self._cancel.clear()  # a later run() starts afresh
         completed = len(self.history["epoch"]) - offset
         best_epoch = None

@@ -62,9 +62,15 @@ def test_spiral_trains_to_high_accuracy():
     assert len(h["train_loss"]) == 60 and h["train_loss"][-1] < h["train_loss"][0] / 3
     assert result["seconds_per_epoch"] > 0 and result["seconds"] >= sum(h["seconds"]) * 0.99
     kinds = [e["type"] for e in events]
-    assert kinds.count("epoch") == 60 and kinds[-1] == "finished"
-    assert events[-1]["result"] is result
-    epoch_ev = [e for e in events if e["type"] == "epoch"][-1]
+    assert kinds[-1] == "finished" and events[-1]["result"] is result
+    epoch_events = [e for e in events if e["type"] == "epoch"]
+    # fast epochs are sent together, at most one event per throttle / 4 seconds, none lost
+    assert 1 <= len(epoch_events) <= 60
+    sent = [i for e in epoch_events for i in e["history"]["epoch"]]
+    assert sent == list(range(60))
+    assert all(e["epoch"] == e["history"]["epoch"][-1] for e in epoch_events)
+    epoch_ev = epoch_events[-1]
+    assert epoch_ev["epoch"] == 59 and epoch_ev["history"]["train_loss"][-1] == h["train_loss"][-1]
     assert set(epoch_ev) >= {"epoch", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "lr", "seconds"}
 
 
@@ -401,7 +407,8 @@ def test_second_run_continues_training():
     data = spiral_data(200)
     events = []
     t = Trainer(mlp((4,)), data, {"optimizer": {"type": "sgd", "lr": 0.1}, "epochs": 2, "batch_size": 70,
-                                  "schedule": {"type": "exponential", "decay_rate": 0.5}}, callback=events.append)
+                                  "schedule": {"type": "exponential", "decay_rate": 0.5}}, callback=events.append,
+                epoch_throttle=0)
     t.run()
     r = t.run()
     assert r["epochs"] == 4 and r["global_steps"] == 8
@@ -413,3 +420,17 @@ def test_second_run_continues_training():
     t2.cancel()
     assert t2.run()["stopped"] == "cancelled"
     assert t2.run()["stopped"] == "finished"
+
+
+def test_fast_epochs_are_coalesced_not_flooded():
+    data = spiral_data(100)
+    events = []
+    r = Trainer(mlp((4,)), data, {"epochs": 300, "batch_size": "all"}, callback=events.append,
+                throttle=1e9, epoch_throttle=1e9).run()
+    epoch_events = [e for e in events if e["type"] == "epoch"]
+    # the first epoch goes out at once, the other 299 together at the end
+    assert [len(e["history"]["epoch"]) for e in epoch_events] == [1, 299]
+    assert epoch_events[-1]["epoch"] == 299 == r["history"]["epoch"][-1]
+    every = []
+    Trainer(mlp((4,)), data, {"epochs": 5, "batch_size": "all"}, callback=every.append, epoch_throttle=0).run()
+    assert [e["epoch"] for e in every if e["type"] == "epoch"] == [0, 1, 2, 3, 4]
