@@ -170,6 +170,8 @@ class TrainingDock(QDockWidget):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self._set_state("idle")
+        if history is not None:
+            self.history_panel.set_history(history)
 
     # -- wiring from MainWindow --------------------------------------------------------------------
     @property
@@ -367,9 +369,9 @@ class TrainingDock(QDockWidget):
                   self.controls.seed, self.controls.beta1, self.controls.beta2, self.controls.eps,
                   self.controls.decay, self.controls.decay_step):
             w.setEnabled(not running)
-        if state != "paused" and self.pause_button.isChecked():
+        if self.pause_button.isChecked() != (state == "paused"):
             self.pause_button.blockSignals(True)
-            self.pause_button.setChecked(False)
+            self.pause_button.setChecked(state == "paused")
             self.pause_button.blockSignals(False)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         if self.doc is not None and hasattr(self.doc, "set_locked"):

@@ -1,0 +1,277 @@
+"""The training dock driven through its buttons: train the spiral preset and watch the cost and the
+decision boundary change, pause/step/stop, divergence, settings write-back, run history,
+screenshots (artifacts/)."""
+
+import copy
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QObject, Qt, Signal  # noqa: E402
+
+from engine.io import load_document  # noqa: E402
+from playground.training.dock import TrainingDock  # noqa: E402
+from playground.training.history import RunHistory  # noqa: E402
+from playground.training.plots import ewa  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS = os.path.join(ROOT, "presets")
+ARTIFACTS = os.path.join(ROOT, "artifacts")
+
+
+class StandInDoc(QObject):
+    """What the dock needs of MainWindow's document: .network/.training/.data and signals."""
+
+    training_changed = Signal()
+    data_changed = Signal()
+    reset = Signal()
+
+    def __init__(self, path, **training):
+        super().__init__()
+        d = load_document(path)
+        self.name, self.network, self.data = d.name, d.network, d.data
+        self.training = {**d.training, **training}
+        self.set_calls = []
+
+    def set_training(self, training):
+        self.set_calls.append(("training", copy.deepcopy(training)))
+        self.training = copy.deepcopy(training)
+        self.training_changed.emit()
+
+    def set_data(self, data):
+        self.set_calls.append(("data", copy.deepcopy(data)))
+        self.data = copy.deepcopy(data)
+        self.data_changed.emit()
+
+
+class FakeScene:
+    def __init__(self):
+        self.tints = {}
+
+    def set_node_tint(self, name, color, hint):
+        self.tints[name] = (None if color is None else color.name(), hint)
+
+
+@pytest.fixture
+def make_dock(qtbot, tmp_path):
+    docks = []
+
+    def make(preset="spiral.json", **training):
+        doc = StandInDoc(os.path.join(PRESETS, preset), **training)
+        history = RunHistory(str(tmp_path / "runs.sqlite"))
+        dock = TrainingDock(history=history)
+        qtbot.addWidget(dock)
+        dock.resize(1400, 720)
+        dock.show()
+        dock.set_document(doc)
+        docks.append(dock)
+        return dock, doc
+
+    yield make
+    for d in docks:
+        d.shutdown()
+        assert d.worker is None or not d.worker.isRunning()
+
+
+def curve_len(curve):
+    x, _ = curve.getData()
+    return 0 if x is None else len(x)
+
+
+def test_ewa_bias_correction():
+    x = np.array([2.0, 2.0, 2.0, 2.0])
+    # without bias correction v_1 would be 0.2; corrected, a constant stays that constant
+    assert np.allclose(ewa(x, 0.9), 2.0)
+    y = np.array([1.0, 3.0, 0.5])
+    v, out = 0.0, []
+    for t, xt in enumerate(y, 1):
+        v = 0.5 * v + 0.5 * xt
+        out.append(v / (1 - 0.5 ** t))
+    assert np.allclose(ewa(y, 0.5), out)
+    assert np.allclose(ewa(y, 0.0), y)
+
+
+def test_train_spiral_cost_and_boundary_change(qtbot, make_dock):
+    dock, doc = make_dock(epochs=30)
+    before = dock.boundary_plot.current_image().copy()
+    assert before.shape == (60, 60)
+    results = []
+    dock.training_finished.connect(results.append)
+    with qtbot.waitSignal(dock.epoch_finished, timeout=20000) as first:
+        qtbot.mouseClick(dock.train_button, Qt.LeftButton)
+    assert first.args[0]["epoch"] >= 0
+    qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    result = results[0]
+    assert result["stopped"] == "finished" and result["epochs"] == 30
+    # the cost curve: one point per epoch for train and dev, many per-step points, and it fell
+    assert curve_len(dock.cost_plot.train_curve) == 30
+    assert curve_len(dock.cost_plot.dev_curve) == 30
+    assert curve_len(dock.cost_plot.raw_curve) > 30
+    _, train_cost = dock.cost_plot.train_curve.getData()
+    assert train_cost[-1] < 0.8 * train_cost[0]
+    # the decision boundary changed and separates the training points better than chance
+    after = dock.boundary_plot.current_image()
+    assert np.abs(after - before).max() > 0.3
+    assert result["train_accuracy"] > 0.8
+    assert dock.boundary_plot.updates > 2
+    assert len(dock.boundary_plot.thumb_items) == 32  # two tanh layers of 16 units
+    # progress and state
+    assert dock.state == "idle" and dock.train_button.isEnabled()
+    assert "finished" in dock.progress.format()
+    # evaluation ran on the dev set after the run
+    rep = dock.evaluation.report
+    assert rep is not None and np.asarray(rep["confusion_matrix"]).sum() == len(dock.splits.x_dev)
+    assert dock.evaluation.diagnosis is not None
+    # the run is in the history with its epochs and final scores
+    runs = dock.history.runs()
+    assert len(runs) == 1 and runs[0]["status"] == "finished" and runs[0]["epochs"] == 30
+    assert runs[0]["final"]["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert runs[0]["settings"]["training"]["epochs"] == 30
+    assert dock.history_panel.table.rowCount() == 1
+    # screenshot of the decision boundary
+    dock.tabs.setCurrentWidget(dock.boundary_plot)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    assert dock.boundary_plot.grab().save(os.path.join(ARTIFACTS, "spiral_decision_boundary.png"))
+
+
+def test_discretize_and_neuron_hover(qtbot, make_dock):
+    dock, _ = make_dock()
+    bp = dock.boundary_plot
+    img = bp.current_image()
+    assert set(np.unique(img)) - {0.0, 1.0}  # probabilities, not only classes
+    bp.discretize_box.setChecked(True)
+    assert set(np.unique(bp.current_image())) <= {0.0, 1.0}
+    bp.show_neuron(3)
+    n, u, m = bp.neurons[3]
+    assert np.allclose(bp.current_image(), bp._scaled(m))
+    assert n in bp.main.titleLabel.text
+    bp.show_neuron(None)
+    assert set(np.unique(bp.current_image())) <= {0.0, 1.0}
+
+
+def test_step_then_pause_resume_and_stop(qtbot, make_dock):
+    dock, doc = make_dock(epochs=100000)
+    # Step from idle: a paused run that trains exactly one mini-batch per press
+    with qtbot.waitSignal(dock.step_reported, timeout=10000) as s1:
+        qtbot.mouseClick(dock.step_button, Qt.LeftButton)
+    assert s1.args[0]["global_step"] == 1 and dock.state == "paused"
+    w0 = doc.network.nodes["dense_1"].layer.params["W"].copy()
+    with qtbot.waitSignal(dock.step_reported, timeout=10000) as s2:
+        qtbot.mouseClick(dock.step_button, Qt.LeftButton)
+    assert s2.args[0]["global_step"] == 2
+    assert dock.worker.trainer.global_step == 2
+    assert not np.array_equal(w0, doc.network.nodes["dense_1"].layer.params["W"])
+    # resume: epochs go by
+    with qtbot.waitSignal(dock.epoch_finished, timeout=20000):
+        qtbot.mouseClick(dock.pause_button, Qt.LeftButton)  # "Resume"
+    assert dock.state == "running"
+    # pause, then one step moves the trainer by exactly one batch
+    qtbot.mouseClick(dock.pause_button, Qt.LeftButton)
+    assert dock.state == "paused"
+    with qtbot.waitSignal(dock.step_reported, timeout=10000,
+                          check_params_cb=lambda ev: ev.get("global_step") is not None) as s3:
+        dock.step()
+    g = dock.worker.trainer.global_step
+    with qtbot.waitSignal(dock.step_reported, timeout=10000) as s4:
+        dock.step()
+    assert s4.args[0]["global_step"] == g + 1 == dock.worker.trainer.global_step
+    # learning rate set mid-run takes effect without a reset
+    dock.controls.lr.setValue(0.02)
+    assert doc.training["optimizer"]["lr"] == pytest.approx(0.02)
+    with qtbot.waitSignal(dock.step_reported, timeout=10000):
+        dock.step()
+    assert dock.worker.trainer.lr0 == pytest.approx(0.02)
+    # stop: the thread ends within a second
+    qtbot.mouseClick(dock.pause_button, Qt.LeftButton)  # resume
+    assert dock.state == "running"
+    worker = dock.worker
+    with qtbot.waitSignal(dock.training_finished, timeout=1000) as fin:
+        qtbot.mouseClick(dock.stop_button, Qt.LeftButton)
+    assert not worker.isRunning()
+    assert fin.args[0]["stopped"] == "cancelled"
+    assert dock.history.runs()[0]["status"] == "cancelled"
+
+
+def test_divergence_stops_with_message(qtbot, make_dock):
+    dock, doc = make_dock("digits_mlp.json", epochs=3, optimizer={"type": "sgd", "lr": 1000.0})
+    with qtbot.waitSignal(dock.training_diverged, timeout=30000) as div:
+        dock.train()
+    node, message = div.args
+    assert "learning rate" in message and "lower" in message
+    qtbot.waitUntil(lambda: dock.state == "idle", timeout=10000)
+    assert "learning rate" in dock.status.text()
+    assert dock.history.runs()[0]["status"] == "diverged"
+    for p in doc.network.parameters():
+        assert np.all(np.isfinite(p.value))
+
+
+def test_settings_write_back_and_health_overlay(qtbot, make_dock):
+    dock, doc = make_dock(epochs=3)
+    c = dock.controls
+    c.batch.setValue(1)
+    assert doc.training["batch_size"] == 1 and "stochastic" in c.batch_kind.text()
+    c.batch_all.setChecked(True)
+    assert doc.training["batch_size"] == "all" and "batch gradient" in c.batch_kind.text()
+    c.batch_all.setChecked(False)
+    c.optimizer.setCurrentText("momentum")
+    assert doc.training["optimizer"]["type"] == "momentum" and "beta" in doc.training["optimizer"]
+    assert "beta1" not in doc.training["optimizer"]
+    c.schedule.setCurrentText("staircase")
+    assert doc.training["schedule"]["type"] == "staircase" and "step" in doc.training["schedule"]
+    c.dev.setValue(20)
+    assert doc.data["split"]["dev"] == pytest.approx(0.2)
+    qtbot.waitUntil(lambda: len(dock.splits.x_dev) == 200, timeout=5000)  # 1000 points, 20 %
+    c.l2.setValue(0.01)
+    assert doc.network.nodes["dense_1"].layer.l2 == pytest.approx(0.01)
+    # every emitted setting is one the engine accepts
+    from engine.training import TrainConfig
+
+    TrainConfig.from_dict(doc.training)
+    # the health overlay tints the canvas nodes during a run
+    scene = FakeScene()
+    dock.set_canvas_scene(scene)
+    with qtbot.waitSignal(dock.training_finished, timeout=30000):
+        dock.train()
+    assert {"dense_1", "dense_2", "scores"} <= set(scene.tints)
+    assert all(color is not None for color, _ in scene.tints.values())
+    c.health.setCurrentText("off")
+    assert all(color is None for color, _ in scene.tints.values())
+
+
+def test_selected_layer_histograms(qtbot, make_dock):
+    dock, doc = make_dock()
+    dock.set_selected_layer("dense_1")
+    x, y = dock.hist_plot.w_curve.getData()
+    assert y.sum() == doc.network.nodes["dense_1"].layer.params["W"].size
+    ax, ay = dock.hist_plot.act_curve.getData()
+    assert ay.sum() == min(256, len(dock.splits.x_train)) * 16
+
+
+@pytest.mark.slow
+def test_digits_run_screenshot(qtbot, make_dock):
+    dock, doc = make_dock("digits_mlp.json", epochs=4)
+    dock.set_selected_layer("relu_1")
+    seen = []
+    dock.epoch_finished.connect(seen.append)
+    results = []
+    dock.training_finished.connect(results.append)
+    dock.train()
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=60000)
+    assert dock.state == "running"
+    dock.tabs.setCurrentIndex(0)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    assert dock.grab().save(os.path.join(ARTIFACTS, "training_dock_digits.png"))
+    qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    assert results[0]["test_accuracy"] > 0.8
+    assert curve_len(dock.cost_plot.train_curve) == 4
+    assert not dock.boundary_plot.isEnabled()  # 784 inputs: no 2-D boundary
+    rep = dock.evaluation.report
+    assert len(rep["classes"]) == 10
