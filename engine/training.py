@@ -440,8 +440,12 @@ class Trainer:
             self._cond.notify_all()
 
     def step(self, n=1):
-        """While paused, train ``n`` more mini-batches (each sends a step event), then wait again."""
+        """While paused, train ``n`` more mini-batches (each sends a step event), then wait again.
+
+        Ignored when not paused."""
         with self._cond:
+            if not self._paused:
+                return
             self._steps_allowed += int(n)
             self._cond.notify_all()
 
@@ -667,18 +671,21 @@ class Trainer:
                         layer.l2 = pending["l2"]
 
     def _wait_if_paused(self):
-        """Block while paused; True when this batch is a single step granted by :meth:`step`."""
+        """Block while paused. Returns (single, seconds): single is True when this batch is one
+        step granted by :meth:`step`; seconds is how long the wait took."""
         if not self._paused:
-            return False
+            return False, 0.0
+        t0 = time.perf_counter()
         with self._cond:
             while self._paused and self._steps_allowed == 0 and not self._cancel.is_set():
                 self._cond.wait()
+            waited = time.perf_counter() - t0
             if self._cancel.is_set():
-                return False
+                return False, waited
             if self._paused and self._steps_allowed > 0:
                 self._steps_allowed -= 1
-                return True
-            return False
+                return True, waited
+            return False, waited
 
     def _trainable_grads(self):
         return [p.grad for p in self.optimizer.params if p.trainable]
@@ -741,7 +748,10 @@ class Trainer:
                     if epoch > 0:
                         pending_snapshot = net.get_weights()
                         last_snapshot = t_epoch
-                single = self._wait_if_paused()
+                single, waited = self._wait_if_paused()
+                if waited:  # paused time counts neither as training time nor toward time_left
+                    t_start += waited
+                    t_epoch += waited
                 if self._cancel.is_set():
                     stopped = "cancelled"
                     break

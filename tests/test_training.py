@@ -139,6 +139,7 @@ def test_pause_step_resume_cancel_in_thread():
 
     t = Trainer(mlp((8,)), data, {"epochs": 1000, "batch_size": 4}, callback=cb, throttle=1e9)
     t.pause()
+    wall0 = time.perf_counter()
     t.start()
     assert t.running
     # paused before the first batch: nothing happens until step()
@@ -165,8 +166,10 @@ def test_pause_step_resume_cancel_in_thread():
     t.pause()
     t.cancel()  # wakes the paused trainer
     r = t.join(WAIT)
+    wall = time.perf_counter() - wall0
     assert r is not None and finished.is_set()
     assert r["stopped"] == "cancelled"
+    assert r["seconds"] < wall - 0.3  # at least 0.4 s were spent paused, which is not training time
     assert not t.running
     assert not any(th.name == "trainer-prefetch" and th.is_alive() for th in threading.enumerate())
 
