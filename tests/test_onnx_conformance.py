@@ -101,3 +101,27 @@ def test_pytorch_converted_conformance():
         print(f"  FAIL         {name}: {detail}")
     assert not fails, f"{len(fails)} eligible cases fail: {fails}"
     assert n_pass >= 30  # a floor: the core of the suite (linear, conv, pooling, activations ...)
+
+
+LIGHT = os.path.join(DATA, "light")
+
+
+@pytest.mark.parametrize("name", ["light_squeezenet", "light_densenet121", "light_resnet50"])
+def test_model_zoo_architectures_import_and_match_onnxruntime(name):
+    """Whole model-zoo architectures (the onnx package's 'light' copies) import and agree with onnxruntime."""
+    pytest.importorskip("onnxruntime")
+    from engine.onnx import import_onnx
+    from engine.onnx.check import run_onnxruntime
+
+    path = os.path.join(LIGHT, name + ".onnx")
+    if not os.path.exists(path):
+        pytest.skip(f"{name} is not shipped with this onnx version")
+    net = import_onnx(path)
+    model = onnx.load(path)
+    inits = {i.name for i in model.graph.initializer}
+    inp = [i for i in model.graph.input if i.name not in inits][0]
+    shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    want = run_onnxruntime(model, {inp.name: x})[0]
+    np.testing.assert_allclose(net.forward(x), want, atol=1e-4, rtol=1e-4)
+    assert {"Conv2D", "Activation"} <= {layer.type_name for layer in net.layers}

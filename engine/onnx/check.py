@@ -70,6 +70,13 @@ def load_onnx_file(path):
         raise DocumentError(f"{path} is not a readable ONNX model (truncated or corrupted?): {exc}") from None
     if not model.HasField("graph") or len(model.graph.node) == 0 and len(model.graph.output) == 0:
         raise DocumentError(f"{path} holds no ONNX graph (truncated or not an ONNX model)")
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        try:
+            from onnx.external_data_helper import load_external_data_for_model
+
+            load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+        except Exception as exc:  # noqa: BLE001
+            raise DocumentError(f"{path}: its weights live in external files that cannot be read: {exc}") from None
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - checker raises ValidationError and others

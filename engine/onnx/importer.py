@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from ..errors import ConfigError, DocumentError
+from ..errors import ConfigError, EngineError
 from ..layers.base import LAYER_TYPES
 
 #: the ONNX operators this importer understands (the issue's list).
@@ -30,7 +30,7 @@ SUPPORTED_OPS = (
     "Flatten", "Reshape", "Transpose", "Concat", "Gather", "RNN", "GRU", "LSTM", "Dropout", "Identity",
     "Constant", "Shape", "Unsqueeze", "Squeeze", "Expand", "Cast", "ConstantOfShape", "Slice",
     # beyond the list, for round trips of the engine's own exports
-    "Pad", "Greater", "ReduceSum",
+    "Pad", "Greater", "ReduceSum", "Sum",
 )
 
 
@@ -644,6 +644,20 @@ class _Importer:
         name = self.add(layer, [x], node.name or node.op_type.lower())
         self.out_sym(node.output[0], name, shape)
 
+    def op_Sum(self, node, a):
+        names = [i for i in node.input if i]
+        if len(names) == 1:
+            self.op_Identity(node, a)
+            return
+        if any(self.is_const(i) for i in names):
+            self.problem("a Sum with constant terms")
+        shapes = {self.sym(i).shape for i in names}
+        if len(shapes) != 1:
+            self.problem(f"a Sum of shapes {sorted(shapes)} (a layer adds equal shapes only)")
+        xs = [self.plain(i) for i in names]
+        name = self.add(self.layer("Add"), [x for x, _ in xs], node.name or "add")
+        self.out_sym(node.output[0], name, xs[0][1])
+
     def op_Add(self, node, a):
         self._binary(node, a, "add")
 
@@ -1222,5 +1236,9 @@ def import_onnx(path, composites=True):
         return network_from_onnx(model, composites=composites)
     except UnsupportedOnnxError as exc:
         raise UnsupportedOnnxError(exc.missing, path=str(path)) from None
-    except DocumentError:
+    except EngineError:
         raise
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
+        # a structure this importer did not foresee: still one readable message, never a traceback
+        raise UnsupportedOnnxError([f"an unexpected model structure ({type(exc).__name__}: {exc})"],
+                                   path=str(path)) from None
