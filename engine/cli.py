@@ -120,7 +120,7 @@ def cmd_train(args):
         elif kind == "diverged":
             print(f"{PROG}: training diverged: {ev.get('message')}", file=sys.stderr, flush=True)
 
-    trainer = Trainer(net, splits, config, callback=on_event, throttle=1.0)
+    trainer = Trainer(net, splits, config, callback=on_event, throttle=1.0, epoch_throttle=0.0)
     result = trainer.run()
     if not args.quiet:
         _out(f"finished ({result.get('stopped')}): train_acc {_fmt(result.get('train_accuracy'))}  "

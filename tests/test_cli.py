@@ -38,7 +38,7 @@ def test_train_json_last_line_and_epoch_lines(capsys, doc_file):
     code, out, err = _run(capsys, "train", doc_file, "--epochs", 4, "--json")
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert sum(line.startswith("epoch ") for line in lines) == 4
+    assert sum(line.startswith("epoch ") for line in lines) == 4, out
     result = json.loads(lines[-1])
     assert set(RESULT_KEYS) <= set(result)
     assert result["epochs"] == 4
@@ -201,3 +201,18 @@ def test_python_dash_m_engine_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("nnplay: error:") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ci_script_runs_the_readme_test_command():
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ci = os.path.join(repo, ".ci", "run")
+    assert os.access(ci, os.X_OK)
+    script = open(ci, encoding="utf-8").read()
+    readme = open(os.path.join(repo, "README.md"), encoding="utf-8").read()
+    assert "set -euo pipefail" in script
+    assert "pip install -e '.[test]'" in script and "python -m pytest" in script
+    assert "pip install -e '.[test]' && python -m pytest" in readme
+    assert "torch" not in script  # benchmarks are not part of CI
+    for lib in ("libegl1", "libgl1", "libxkbcommon0", "libfontconfig1", "libdbus-1-3", "libpulse0"):
+        assert lib in script
+    assert '"$status" -eq 5' in script  # "no tests ran" fails too

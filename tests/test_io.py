@@ -58,7 +58,7 @@ def test_save_document_is_atomic(tmp_path, tiny_document, monkeypatch):
     assert os.listdir(tmp_path) == ["doc.json"]
 
 
-@pytest.mark.parametrize("name", ["spiral", "digits_mlp", "digits_mlp_bn"])
+@pytest.mark.parametrize("name", sorted(set(list_presets()) | {"spiral", "digits_mlp", "digits_mlp_bn"}))
 def test_presets_load_strictly(name):
     doc = load_document(name)
     assert doc.network.inputs and doc.network.outputs
@@ -223,3 +223,15 @@ def test_model_files_are_never_unpickled(tmp_path, tiny_document):
         zf.writestr("hello.txt", "hi")
     with pytest.raises(EngineError):
         load_model(tmp_path / "zip.npz")
+
+
+def test_engine_never_allows_pickle():
+    engine_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    offenders = []
+    for root, _dirs, files in os.walk(os.path.join(engine_dir, "engine")):
+        for f in files:
+            if f.endswith(".py"):
+                text = open(os.path.join(root, f), encoding="utf-8").read()
+                if "allow_pickle=True" in text or "import pickle" in text:
+                    offenders.append(f)
+    assert offenders == []
