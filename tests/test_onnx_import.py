@@ -306,3 +306,37 @@ def test_imported_network_can_be_fine_tuned(tmp_path):
     assert errors
     assert max(errors.values()) < 1e-6, errors
 
+
+
+def test_every_truncation_and_many_corruptions_give_clear_errors(tmp_path):
+    """Cut a real exported model at many points and flip bytes: only EngineErrors, never a crash."""
+    from engine import Network
+    from engine.errors import EngineError
+    from engine.onnx import export_network
+
+    net = Network("m")
+    x = net.add(L["Input"](shape=(2, 6, 6)), name="x")
+    h = net.add(L["Conv2D"](filters=3, kernel_size=3), [x], name="conv")
+    h = net.add(L["Flatten"](), [h], name="flat")
+    net.add(L["Dense"](units=2), [h], name="out")
+    net.build(seed=0)
+    good = tmp_path / "good.onnx"
+    export_network(net, good)
+    data = good.read_bytes()
+    rng = np.random.default_rng(0)
+    bad = tmp_path / "bad.onnx"
+    cuts = sorted(set(rng.integers(1, len(data) - 1, 40).tolist()))
+    outcomes = {"error": 0, "imported": 0}
+    for i, cut in enumerate(cuts):
+        blob = bytearray(data[:cut])
+        if i % 2:  # and corrupt some bytes of the full file
+            blob = bytearray(data)
+            for j in rng.integers(0, len(data), 5):
+                blob[j] = int(rng.integers(0, 256))
+        bad.write_bytes(bytes(blob))
+        try:
+            import_onnx(bad)
+            outcomes["imported"] += 1  # a flip inside a weight's bytes still parses: fine
+        except EngineError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0
