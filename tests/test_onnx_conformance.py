@@ -50,8 +50,6 @@ def run_case(case):
     if extra:
         return "out-of-scope", ", ".join(extra)
     sets = sorted(glob.glob(os.path.join(case, "test_data_set_*")))
-    inits = {i.name for i in model.graph.initializer}
-    in_names = [i.name for i in model.graph.input if i.name not in inits]
     try:
         net = network_from_onnx(model)
     except UnsupportedOnnxError as exc:
@@ -63,7 +61,6 @@ def run_case(case):
         if sum(x.size for x in xs) > MAX_VALUES:
             return "unsupported", f"input too large for the test budget ({sum(x.size for x in xs)} values)"
         feed = {net.inputs[i]: x for i, x in enumerate(xs)} if len(xs) > 1 else xs[0]
-        del in_names
         out = net.forward(feed)
         outs = [out[o] for o in net.outputs] if isinstance(out, dict) else [out]
         if len(outs) != len(ys):
@@ -74,7 +71,6 @@ def run_case(case):
             err = float(np.max(np.abs(got.astype(np.float64) - want)) if want.size else 0.0)
             scale = 1.0 + float(np.max(np.abs(want))) if want.size else 1.0
             worst = max(worst, err / scale)
-        in_names = None
     if worst > 1e-4:
         return "fail", f"largest relative difference {worst:.3g}"
     return "pass", f"{worst:.2g}"

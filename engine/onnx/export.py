@@ -158,7 +158,6 @@ def _concat(ex, node, layer, xs, in_shapes, out_shape, out):
 def _batchnorm(ex, node, layer, xs, in_shapes, out_shape, out):
     p = layer.params
     bufs = layer.buffers()
-    n = len(out_shape)
     C = out_shape[0]
     gamma = np.asarray(p.get("gamma", np.ones(C)), np.float32).reshape(-1)
     beta = np.asarray(p.get("beta", np.zeros(C)), np.float32).reshape(-1)
@@ -169,7 +168,6 @@ def _batchnorm(ex, node, layer, xs, in_shapes, out_shape, out):
             ex.const(f"{node}/running_mean", mean), ex.const(f"{node}/running_var", var)]
     if gamma.size != C:
         raise ConfigError(f"{layer.label}: {gamma.size} scales for {C} channels cannot be exported")
-    del n
     return ex.op("BatchNormalization", [xs[0]] + args, out, name=node, doc=layer.description, epsilon=eps)
 
 

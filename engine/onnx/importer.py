@@ -980,7 +980,6 @@ class _Importer:
         except Exception as exc:  # noqa: BLE001
             self.problem(str(exc))
         self.out_sym(node.output[0], name, (shape[0],) + tuple(out))
-        del s
 
     def _pool(self, node, a, kind):
         s = self.sym(node.input[0])
@@ -1075,7 +1074,6 @@ class _Importer:
         name = self.add(layer, [x], node.name or "batchnorm")
         self.weights[name] = {"gamma": gamma, "beta": beta}
         self.buffers[name] = {"running_mean": mean, "running_var": var}
-        self._bn_layers = getattr(self, "_bn_layers", []) + [name]
         return name
 
     # -- recurrent ---------------------------------------------------------------------------------
