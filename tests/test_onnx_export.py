@@ -275,3 +275,26 @@ def test_command_line_export_and_import_round_trip(tmp_path):
     ref.build(seed=ref_doc.training.get("seed", 0))  # as the export above built the preset
     x = sample_batch(ref, batch=4)[ref.inputs[0]]
     np.testing.assert_allclose(doc.network.forward(x), ref.forward(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_layers_export_as_matmul_softmax_and_fold_back(tmp_path, causal):
+    net = Network("attn")
+    q = net.add(L["Input"](shape=(6,)), name="state")
+    a = net.add(L["Input"](shape=(5, 4)), name="encoder")
+    ctx = net.add(L["AdditiveAttention"](units=3), [q, a], name="additive")
+    net.add(L["ScaledDotProductAttention"](causal=causal), [a, a], name="self_attention")
+    net.add(L["Dense"](units=2), [ctx], name="head")
+    net.build(seed=0)
+    _perturb(net)
+    path = tmp_path / "attn.onnx"
+    report = export_network(net, path)
+    assert report.ok, report.summary()
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "Softmax" in ops and ops.count("MatMul") >= 4
+    back = import_onnx(path)
+    assert {back[n].type_name for n in back.nodes} == {net[n].type_name for n in net.nodes}
+    feed = sample_batch(net, batch=3)
+    want, got = net.forward(feed), back.forward(feed)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-5)

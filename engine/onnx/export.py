@@ -392,29 +392,33 @@ def _dot_attention(ex, node, layer, xs, in_shapes, out_shape, out):
         mask = np.where(np.tril(np.ones((tq, tk), dtype=bool)), 0.0, -np.inf).astype(np.float32)
         s = ex.op("Add", [s, ex.const(f"{node}/causal_mask", mask)], name=f"{node}/masked")
     w = ex.op("Softmax", [s], name=f"{node}/weights", axis=-1)
-    return ex.op("MatMul", [w, v], out, name=node, doc=layer.description)
+    y = ex.op("MatMul", [w, v], out, name=node, doc=layer.description)
+    _composite(ex, node, layer, xs, y)
+    return y
 
 
 @converter("AdditiveAttention")
 def _additive_attention(ex, node, layer, xs, in_shapes, out_shape, out):
-    p = layer.params
     q, values = xs
     flat = len(in_shapes[0]) == 1
-    pk = ex.op("MatMul", [values, ex.const(f"{node}/W1", _w(layer, "W1"))], name=f"{node}/keys")
-    pk = ex.op("Add", [pk, ex.const(f"{node}/b", _w(layer, "b"))], name=f"{node}/keys_b")
-    qp = ex.op("MatMul", [q, ex.const(f"{node}/W2", _w(layer, "W2"))], name=f"{node}/query")
+    pk = ex.op("MatMul", [values, _param_const(ex, node, layer, "W1")], name=f"{node}/keys")
+    pk = ex.op("Add", [pk, _param_const(ex, node, layer, "b")], name=f"{node}/keys_b")
+    qp = ex.op("MatMul", [q, _param_const(ex, node, layer, "W2")], name=f"{node}/query")
     if flat:
         qp = ex.op("Unsqueeze", [qp, ex.ints(f"{node}/ax1", [1])], name=f"{node}/query_steps")
     u = ex.op("Add", [ex.op("Unsqueeze", [pk, ex.ints(f"{node}/axk", [1])], name=f"{node}/keys_grid"),
                       ex.op("Unsqueeze", [qp, ex.ints(f"{node}/axq", [2])], name=f"{node}/query_grid")],
               name=f"{node}/sum")
     u = ex.op("Tanh", [u], name=f"{node}/tanh")
-    e = ex.op("MatMul", [u, ex.const(f"{node}/v", np.asarray(p["v"], np.float32))], name=f"{node}/scores")
+    e = ex.op("MatMul", [u, _param_const(ex, node, layer, "v")], name=f"{node}/scores")
     alpha = ex.op("Softmax", [e], name=f"{node}/weights", axis=-1)
     if flat:
         ctx = ex.op("MatMul", [alpha, values], name=f"{node}/context")
-        return ex.op("Squeeze", [ctx, ex.ints(f"{node}/sq1", [1])], out, name=node, doc=layer.description)
-    return ex.op("MatMul", [alpha, values], out, name=node, doc=layer.description)
+        y = ex.op("Squeeze", [ctx, ex.ints(f"{node}/sq1", [1])], out, name=node, doc=layer.description)
+    else:
+        y = ex.op("MatMul", [alpha, values], out, name=node, doc=layer.description)
+    _composite(ex, node, layer, xs, y)
+    return y
 
 
 # -- composites: exported as their sub-graph, folded back into one layer by our importer --------------
