@@ -289,6 +289,17 @@ def _as_array(x, dtype=None):
     return np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
 
 
+def _cast_floats(x, dtype):
+    """Floating arrays (or dict values) in ``dtype``, cast once here rather than every batch."""
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {k: _cast_floats(v, dtype) for k, v in x.items()}
+    if x.dtype.kind == "f" and x.dtype != dtype:
+        return x.astype(dtype)
+    return x
+
+
 def _all_finite(x):
     if isinstance(x, dict):
         return all(_all_finite(v) for v in x.values())
@@ -390,6 +401,9 @@ class Trainer:
             network.build(seed=config.seed)
         else:
             network.infer_shapes()
+        dtype = np.dtype(network.dtype)
+        for attr in ("x_train", "y_train", "x_dev", "y_dev", "x_test", "y_test"):
+            setattr(self, attr, _cast_floats(getattr(self, attr), dtype))
         loss = config.loss
         if isinstance(loss, dict) and "type" not in loss:
             self.loss_spec = dict(loss)
