@@ -72,6 +72,8 @@ CASES = {
                           ("Reshape", dict(shape=[2, 12]))], (6, 3)),
     "embedding_learned_state": ([("Embedding", dict(input_dim=10, output_dim=4)),
                                  ("LSTM", dict(units=3, initial_state="learned"))], (5,)),
+    "reset_after_gru": ([("ResetAfterGRU", dict(units=3, return_sequences=True)),
+                         ("Bidirectional", dict(layer={"type": "ResetAfterGRU", "config": {"units": 2}}))], (5, 3)),
     "onnx_ops": ([("Transpose", dict(perm=[1, 0])), ("Take", dict(indices=[2, 0], axis=0)),
                   ("ConstantOp", dict(op="mul", value=[0.5, 2.0, 1.0])), ("LogSoftmax", dict(axis=-1))], (3, 4)),
 }

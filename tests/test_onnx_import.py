@@ -33,6 +33,8 @@ OPS_CASES = [
     ("ConstantOp", {"op": "div", "value": [2.0, -1.5, 3.0], "trainable": True}, [(3,)]),
     ("ConstantOp", {"op": "rsub", "value": [1.0, 2.0, 3.0], "trainable": True}, [(3,)]),
     ("ConstantOp", {"op": "add", "value": [[1.0, 2.0, 3.0]], "trainable": True}, [(2, 3)]),
+    ("ResetAfterGRU", {"units": 3, "return_sequences": True}, [(4, 2)]),
+    ("ResetAfterGRU", {"units": 2, "go_backwards": True, "initial_state": "learned"}, [(3, 3)]),
 ]
 
 
@@ -263,13 +265,15 @@ def test_pytorch_bidirectional_rnn(tmp_path):
     _check_torch(lambda nn: _Seq.lstm_classifier(nn, True, kind="RNN"), (2, 4, 3), tmp_path)
 
 
-def test_pytorch_gru_is_a_clear_unsupported_error(tmp_path):
-    t = _torch()
-    module = _Seq.last_state(t.nn, "GRU")
-    path = tmp_path / "gru.onnx"
-    _export_torch(module, t.randn(2, 4, 3), path)
-    with pytest.raises(UnsupportedOnnxError, match="linear_before_reset"):
-        import_onnx(path)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pytorch_gru_imports_as_reset_after_gru(tmp_path, bidirectional):
+    net = _check_torch(lambda nn: _Seq.lstm_classifier(nn, bidirectional, kind="GRU"), (2, 5, 3), tmp_path)
+    assert "ResetAfterGRU" in {layer.type_name for layer in net.layers} | {
+        getattr(layer, "layer", {}).get("type") for layer in net.layers if layer.type_name == "Bidirectional"}
+
+
+def test_pytorch_gru_last_state(tmp_path):
+    _check_torch(lambda nn: _Seq.last_state(nn, "GRU"), (3, 4, 3), tmp_path)
 
 
 def test_pytorch_embedding(tmp_path):

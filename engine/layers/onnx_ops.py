@@ -269,3 +269,95 @@ class ConstantOp(Layer):
         dc = dc.sum(axis=tuple(i for i, n in enumerate(c.shape) if n == 1), keepdims=True)
         self.grads["c"] = dc.reshape(c.shape).astype(c.dtype)
         return dx
+
+
+def _reset_after_gru_class():
+    """Defined lazily on the recurrent module's GRU (imported here, after the recurrent layers)."""
+    from .recurrent import GRU, _sigmoid_inplace
+
+    @register
+    class ResetAfterGRU(GRU):
+        """GRU in the form PyTorch and Keras (reset_after=True) compute it.
+
+        The relevance gate multiplies the recurrent product instead of the memory:
+        c~<t> = tanh(x<t> Wx_c + b_c + Γr * (c<t-1> Wa_c + bh)), with its own recurrent bias ``bh``
+        (ONNX GRU with linear_before_reset=1). Everything else is the course notes' GRU:
+        c<t> = Γu * c~<t> + (1 - Γu) * c<t-1>. Weights as in GRU, plus ``bh`` of shape (units,).
+        x : ndarray of shape (N, T, F). Returns (N, T, units) or (N, units).
+        """
+
+        description = ("GRU as PyTorch and Keras compute it: the relevance gate Γr scales the recurrent part "
+                       "W c<t-1> of the candidate (not c<t-1> itself); otherwise the course notes' GRU.")
+
+        def param_count(self, input_shapes=None):
+            n = super().param_count(input_shapes)
+            return n + self.units if input_shapes is not None else n
+
+        def build(self, input_shapes, rng=None, dtype=np.float32):
+            super().build(input_shapes, rng, dtype)
+            self.params["bh"] = np.zeros(self.units, dtype=dtype)
+            self.grads["bh"] = np.zeros(self.units, dtype=dtype)
+
+        def _run(self, xt, XW, n, T, states, dtype):
+            h = self.units
+            W = self.params["W"]
+            bh = self.params["bh"]
+            Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
+            H = np.empty((T + 1, n, h), dtype=dtype)
+            H[0] = self._initial(n, states, dtype, 0)
+            G = np.empty((T, n, 3 * h), dtype=dtype)   # [u, r, c~] after activation
+            HC = np.empty((T, n, h), dtype=dtype)      # c<t-1> Wa_c + bh
+            for t in range(T):
+                g = G[t]
+                zr = g[:, :2 * h]
+                np.matmul(H[t], Wzr, out=zr)
+                zr += XW[t, :, :2 * h]
+                _sigmoid_inplace(zr)
+                u, r, c = g[:, :h], g[:, h:2 * h], g[:, 2 * h:]
+                np.matmul(H[t], Wc, out=HC[t])
+                HC[t] += bh
+                np.multiply(r, HC[t], out=c)
+                c += XW[t, :, 2 * h:]
+                np.tanh(c, out=c)
+                hn = H[t + 1]
+                np.subtract(c, H[t], out=hn)
+                hn *= u
+                hn += H[t]
+            return H[1:], (H, G, HC)
+
+        def _bptt(self, cache, dY, dlast, n, T):
+            H, G, HC = cache
+            h = self.units
+            W = self.params["W"]
+            WzrT = np.ascontiguousarray(W[:h, :2 * h].T)
+            WcT = np.ascontiguousarray(W[:h, 2 * h:].T)
+            U, R, C = G[..., :h], G[..., h:2 * h], G[..., 2 * h:]
+            dZ = np.empty((T, n, 3 * h), dtype=H.dtype)
+            dHC = np.empty((T, n, h), dtype=H.dtype)
+            dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+            for t in range(T - 1, -1, -1):
+                if dY is not None:
+                    dh = dh + dY[t]
+                dz = dZ[t]
+                hp, u, r, c = H[t], U[t], R[t], C[t]
+                dz[:, :h] = dh * (c - hp) * u * (1 - u)            # through Γu
+                dz[:, 2 * h:] = dh * u * (1 - c * c)               # through c~ (pre-tanh)
+                dHC[t] = dz[:, 2 * h:] * r
+                dz[:, h:2 * h] = dz[:, 2 * h:] * HC[t] * r * (1 - r)  # through Γr
+                dh = dh * (1 - u) + dHC[t] @ WcT + dz[:, :2 * h] @ WzrT
+            dWh = np.empty((h, 3 * h), dtype=H.dtype)
+            Hp = H[:-1].reshape(T * n, h).T
+            dWh[:, :2 * h] = Hp @ dZ[..., :2 * h].reshape(T * n, 2 * h)
+            dWh[:, 2 * h:] = Hp @ dHC.reshape(T * n, h)
+            self._dbh = dHC.sum(axis=(0, 1))
+            return dZ, (dh,), dWh
+
+        def backward(self, dy):
+            dx = super().backward(dy)
+            self.grads["bh"] = self._dbh.astype(self.params["bh"].dtype)
+            return dx
+
+    return ResetAfterGRU
+
+
+ResetAfterGRU = _reset_after_gru_class()

@@ -16,7 +16,7 @@ Export mapping (layer names become ONNX node names; a layer needing several ONNX
     pixels only); GlobalAveragePooling -> GlobalAveragePool + Flatten; ZeroPadding2D -> Pad;
     Flatten, Reshape, Add (Sum for 3+), Concatenate -> Concat; SimpleRNN/GRU/LSTM -> RNN/GRU/LSTM
     (time-major Transposes around them; GRU with linear_before_reset=0 and its update gate negated,
-    since ONNX's z keeps the old state; go_backwards -> direction "reverse"; learned initial states
+    since ONNX's z keeps the old state; ResetAfterGRU -> GRU with linear_before_reset=1; go_backwards -> direction "reverse"; learned initial states
     -> Expand to the batch); Bidirectional -> the bidirectional form (concat or sum); TimeDistributed
     (Dense) -> MatMul + Add on the sequence, other inner layers between two Reshapes; Embedding ->
     Cast + Gather; ScaledDotProductAttention and AdditiveAttention -> MatMul/Softmax sub-graphs;
@@ -42,9 +42,10 @@ Import
 
     Not supported (each one is listed in ONE UnsupportedOnnxError, a ConfigError): grouped or
     depthwise and 3-D convolutions, 3-D and dilated pooling, ceil_mode, reflect/edge padding,
-    GRU with linear_before_reset=1 (PyTorch's and Keras' default GRU form: the engine's GRU is the
-    course notes' linear_before_reset=0), peepholes, non-constant initial states, a product of two
-    computed tensors, broadcasting Add of different shapes, inputs without a shared batch axis.
+    peepholes, non-constant initial states, a product of two computed tensors, broadcasting Add of
+    different shapes, inputs without a shared batch axis. PyTorch's and Keras' GRU
+    (linear_before_reset=1) imports as the engine layer ResetAfterGRU (engine/layers/onnx_ops.py);
+    the course notes' GRU is linear_before_reset=0.
 
 Conformance (tests/test_onnx_conformance.py) over the onnx package's pytorch-converted and
 pytorch-operator models: 48 of 48 eligible cases reproduce their outputs; 85 of the 117 use only

@@ -260,7 +260,7 @@ def _zeropad(ex, node, layer, xs, in_shapes, out_shape, out):
 
 
 # -- recurrent ------------------------------------------------------------------------------------
-_GATES = {"SimpleRNN": (1, "RNN"), "GRU": (3, "GRU"), "LSTM": (4, "LSTM")}
+_GATES = {"SimpleRNN": (1, "RNN"), "GRU": (3, "GRU"), "ResetAfterGRU": (3, "GRU"), "LSTM": (4, "LSTM")}
 
 
 def _onnx_rnn_weights(layer):
@@ -272,11 +272,14 @@ def _onnx_rnn_weights(layer):
     Wx = W[H:].T.copy()  # (G*H, F)
     Rh = W[:H].T.copy()  # (G*H, H)
     bx = b.copy()
-    if layer.type_name == "GRU":  # ONNX z keeps the old state: z = 1 - the engine's update gate
+    if layer.type_name in ("GRU", "ResetAfterGRU"):  # ONNX z keeps the old state: z = 1 - the update gate
         Wx[:H] *= -1
         Rh[:H] *= -1
         bx[:H] *= -1
-    return Wx, Rh, np.concatenate([bx, np.zeros_like(bx)])
+    rb = np.zeros_like(bx)
+    if "bh" in layer.params:  # ResetAfterGRU: the candidate's recurrent bias, inside Γr * (...)
+        rb[2 * H:] = np.asarray(layer.params["bh"], np.float64)
+    return Wx, Rh, np.concatenate([bx, rb])
 
 
 def _initial_state(ex, node, layer, x_tm, state_inputs, key, dirs_layers):
@@ -311,7 +314,7 @@ def _recurrent_core(ex, node, layer, dirs_layers, direction, xs, in_shapes, out_
         c0 = _initial_state(ex, node, layer, x_tm, xs[2] if len(xs) > 2 else None, "c0", dirs_layers)
         ins.append(c0)
     if op == "GRU":
-        attrs["linear_before_reset"] = 0
+        attrs["linear_before_reset"] = int(dirs_layers[0].type_name == "ResetAfterGRU")
     while ins and ins[-1] == "":
         ins.pop()
     n_out = 3 if op == "LSTM" else 2
@@ -334,7 +337,7 @@ def _recurrent_core(ex, node, layer, dirs_layers, direction, xs, in_shapes, out_
     return ex.op("Reshape", [y, ex.ints(f"{node}/shape_out", [0, -1])], out, name=node)
 
 
-@converter("SimpleRNN", "GRU", "LSTM")
+@converter("SimpleRNN", "GRU", "ResetAfterGRU", "LSTM")
 def _recurrent(ex, node, layer, xs, in_shapes, out_shape, out):
     direction = "reverse" if layer.go_backwards else "forward"
     return _recurrent_core(ex, node, layer, [layer], direction, xs, in_shapes, out_shape, out)

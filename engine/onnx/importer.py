@@ -126,9 +126,6 @@ def _static_problems(node, a, consts):
             out.append("clip")
         if a.get("input_forget", 0):
             out.append("input_forget=1")
-        if op == "GRU" and a.get("linear_before_reset", 0):
-            out.append("linear_before_reset=1 (PyTorch's GRU form: r multiplies R h after the product; "
-                       "the engine's GRU, as in the course notes, uses linear_before_reset=0)")
         if op == "LSTM" and len(node.input) > 7 and node.input[7]:
             out.append("peephole weights P")
     return out
@@ -1091,9 +1088,6 @@ class _Importer:
             self.problem("clip")
         if a.get("input_forget", 0):
             self.problem("input_forget=1")
-        if kind == "GRU" and a.get("linear_before_reset", 0):
-            self.problem("linear_before_reset=1 (PyTorch's GRU form: r multiplies R h after the product; "
-                         "the engine's GRU, as in the course notes, uses linear_before_reset=0)")
         layout = int(a.get("layout", 0))
         ins = list(node.input) + [""] * 8
         if ins[4] and not self.is_const(ins[4]):
@@ -1141,7 +1135,9 @@ class _Importer:
             self.problem("the last cell state Y_c is used")
         if y_used and yh_used and dirs == 2:
             self.problem("both Y and Y_h of a bidirectional layer are used")
-        type_name = {"RNN": "SimpleRNN", "GRU": "GRU", "LSTM": "LSTM"}[kind]
+        reset_after = kind == "GRU" and bool(a.get("linear_before_reset", 0))
+        # PyTorch's and Keras' GRU (linear_before_reset=1) is the engine's ResetAfterGRU
+        type_name = {"RNN": "SimpleRNN", "GRU": "ResetAfterGRU" if reset_after else "GRU", "LSTM": "LSTM"}[kind]
         return_seq = y_used
 
         def weights_for(d):
@@ -1154,11 +1150,13 @@ class _Importer:
                 blk = slice(k * H, (k + 1) * H)
                 Wt[:H, blk] = Rd[blk].T
                 Wt[H:, blk] = Wd[blk].T
-                bt[blk] = Wb[blk] + Rb[blk]
+                bt[blk] = Wb[blk] + (Rb[blk] if not (reset_after and k == 2) else 0.0)
             if kind == "GRU":  # ONNX z (keeps the old state) = 1 - the engine's update gate
                 Wt[:, :H] *= -1
                 bt[:H] *= -1
             out = {"W": Wt, "b": bt}
+            if reset_after:
+                out["bh"] = Rb[2 * H:3 * H].copy()
             for key, v in learned.items():
                 out[key] = v[d]
             return out
