@@ -344,3 +344,25 @@ def test_every_truncation_and_many_corruptions_give_clear_errors(tmp_path):
         except EngineError:
             outcomes["error"] += 1
     assert outcomes["error"] > 0
+
+
+def test_slice_of_a_sequence_and_gather_of_the_last_step():
+    """Keras/tf2onnx style: the last output of a sequence by Slice + Squeeze, or by Gather."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3, 2)).astype(np.float32)
+    nodes = [
+        helper.make_node("Slice", ["x", "st", "en", "ax"], ["s"]),       # x[:, -1:, :]
+        helper.make_node("Squeeze", ["s", "ax"], ["last"]),
+        helper.make_node("Gather", ["x", "zero"], ["first"], axis=1),  # x[:, 0, :]
+        helper.make_node("Add", ["last", "first"], ["sum"]),
+        helper.make_node("MatMul", ["sum", "W"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([-1], np.int64), "st"),
+             numpy_helper.from_array(np.array([2 ** 63 - 1], np.int64), "en"),
+             numpy_helper.from_array(np.array([1], np.int64), "ax"),
+             numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(W, "W")]
+    model = _model(nodes, [_vi("x", ["N", 4, 3])], [_vi("y", ["N", 2])], inits)
+    net = network_from_onnx(model)
+    x = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    np.testing.assert_allclose(net.forward(x), (x[:, -1] + x[:, 0]) @ W, atol=1e-5)

@@ -859,7 +859,34 @@ class _Importer:
         self.problem("the shape of a tensor whose shape is unknown")
 
     def op_Slice(self, node, a):
-        self.problem("slicing a computed tensor")
+        """Constant slices of a computed tensor (e.g. the last step of a sequence): Take layers."""
+        s = self.sym(node.input[0])
+        if "starts" in a:
+            starts, ends = list(a["starts"]), list(a["ends"])
+            axes = list(a.get("axes", range(len(starts))))
+            steps = [1] * len(starts)
+        else:
+            ins = list(node.input) + [""] * 5
+            starts = self.const(ins[1], "the starts").tolist()
+            ends = self.const(ins[2], "the ends").tolist()
+            axes = self.const(ins[3], "the axes").tolist() if ins[3] else list(range(len(starts)))
+            steps = self.const(ins[4], "the steps").tolist() if ins[4] else [1] * len(starts)
+        cur = node.input[0]
+        todo = []
+        for st, en, ax, step in zip(starts, ends, axes, steps):
+            ax = int(ax) % len(s.shape)
+            idx = np.arange(s.shape[ax])[slice(int(st), int(en) if abs(int(en)) < 2 ** 62 else None, int(step))]
+            if len(idx) == 0:
+                self.problem("an empty slice")
+            if len(idx) != s.shape[ax] or np.any(idx != np.arange(s.shape[ax])):
+                todo.append((ax, idx))
+        if not todo:
+            self.syms[node.output[0]] = s
+            return
+        for i, (ax, idx) in enumerate(todo):
+            out = node.output[0] if i == len(todo) - 1 else f"{node.output[0]}::slice{i}"
+            self._take(out, cur, ax, idx.astype(np.int64), node.name or "slice")
+            cur = out
 
     def op_ConstantOfShape(self, node, a):
         self.problem("a shape computed from the network input")
@@ -883,30 +910,32 @@ class _Importer:
             return
         if not self.is_const(idx):
             self.problem("indices computed from the network input")
-        s = self.sym(data)
         ind = self.const(idx).astype(np.int64)
         if ind.ndim > 1:
             self.problem("multi-dimensional constant indices")
-        if s.plain:
-            ax = self.per_sample_axis(axis, len(s.shape))
-            self.simple(node, "Take", indices=ind.tolist(), axis=ax)
-            return
-        # a lazy view (e.g. h[-1] of a recurrent layer's (directions, batch, units) state)
+        self._take(node.output[0], data, axis, ind, node.name or "take")
+
+    def _take(self, out, data, axis, ind, base):
+        """out = data picked at constant indices ``ind`` along ONNX axis ``axis`` (a Take layer)."""
+        s = self.sym(data)
         ax = int(axis) % len(s.shape)
         sa = s.perm[ax]
         if sa == 0:
             self.problem("picking samples out of the batch")
+        n = s.shape[ax]
+        if np.any(ind >= n) or np.any(ind < -n):
+            self.problem(f"indices {ind.tolist()} out of range for an axis of size {n}")
         src = s.node
-        if s.split != s.eshape:
+        if s.split != s.eshape:  # a lazy view, e.g. h[-1] of a recurrent layer's (directions, batch, units)
             src = self.add(self.layer("Reshape", shape=list(s.split[1:])), [src], f"{src}_view")
         take = self.layer("Take", indices=ind.tolist(), axis=sa - 1)
-        name = self.add(take, [src], node.name or "take")
+        name = self.add(take, [src], base)
         eshape = (s.split[0],) + tuple(take.output_shape([s.split[1:]]))
         if ind.ndim == 0:
             perm = [p - (p > sa) for i, p in enumerate(s.perm) if i != ax]
         else:
             perm = list(s.perm)
-        self.syms[node.output[0]] = Sym(name, eshape, eshape, perm)
+        self.syms[out] = Sym(name, eshape, eshape, perm)
 
     def _embedding_key(self, layer, table):
         return "E" if "E" in getattr(layer, "regularized", ()) or layer.type_name == "Embedding" else "W"
