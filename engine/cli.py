@@ -6,6 +6,7 @@
     nnplay evaluate MODEL
     nnplay predict MODEL INPUT.npy --out OUT.npy
     nnplay list
+    nnplay download-mnist [--cache-dir DIR]
 
 DOC is a network document (.json), a model file (.npz) or the name of a preset ("spiral" ->
 presets/spiral.json). Bad input ends with one line on stderr, "nnplay: error: ...", and exit code 2.
@@ -317,6 +318,25 @@ def cmd_list(args):
     return 0
 
 
+# -- download-mnist --------------------------------------------------------------------------------
+def _args_download_mnist(p):
+    p.add_argument("--cache-dir", help="where to keep the files (default: the user cache folder)")
+    p.add_argument("--base-url", help="a mirror holding the four .gz files")
+
+
+def cmd_download_mnist(args):
+    from .data.mnist import MNIST_URL, download_mnist
+
+    def progress(name, done, total):
+        if total and done == total:
+            _out(f"  {name}: {total} bytes")
+
+    folder = download_mnist(args.cache_dir, base_url=args.base_url or MNIST_URL, progress=progress)
+    _out(f"MNIST is in {folder} (SHA-256 checked); use {{\"name\": \"mnist\", \"options\": "
+         f"{{\"cache_dir\": {json.dumps(folder)}}}}} or just {{\"name\": \"mnist\"}} for the default folder")
+    return 0
+
+
 #: name -> (help, add_arguments(parser), run(args) -> exit code). Others add rows here.
 SUBCOMMANDS = {
     "train": ("train a network; one line per epoch", _args_train, cmd_train),
@@ -327,6 +347,8 @@ SUBCOMMANDS = {
                  _args_evaluate, cmd_evaluate),
     "predict": ("the outputs of a model for a batch of inputs (.npy)", _args_predict, cmd_predict),
     "list": ("the presets and data sets", _args_list, cmd_list),
+    "download-mnist": ("download the full MNIST once into a cache folder, checking SHA-256 sums",
+                       _args_download_mnist, cmd_download_mnist),
 }
 
 

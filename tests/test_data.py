@@ -303,3 +303,21 @@ def test_download_errors_are_data_errors(tmp_path, server):
     assert not [f for f in os.listdir(tmp_path / "c") if f.endswith(".part")]
     with pytest.raises(EngineError):
         download_mnist(tmp_path / "c2", base_url="http://127.0.0.1:9/", checksums=sums, timeout=5)
+
+
+def test_nnplay_download_mnist(tmp_path, server, monkeypatch, capsys):
+    from engine import cli
+    from engine.data import mnist
+
+    url, sums, _ = server
+    official = mnist.MNIST_SHA256
+    monkeypatch.setattr(mnist, "MNIST_SHA256", sums)
+    assert cli.main(["download-mnist", "--cache-dir", str(tmp_path / "c"), "--base-url", url]) == 0
+    assert sorted(os.listdir(tmp_path / "c")) == sorted(sums)
+    assert "SHA-256 checked" in capsys.readouterr().out
+    # with the official checksums the fake files are refused: a clear one-line error, exit 2
+    monkeypatch.setattr(mnist, "MNIST_SHA256", official)
+    assert cli.main(["download-mnist", "--cache-dir", str(tmp_path / "d"), "--base-url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnplay: error: checksum mismatch") and len(err.strip().splitlines()) == 1
+    assert os.listdir(tmp_path / "d") == []
