@@ -28,7 +28,7 @@ from . import health
 from .controls import TrainingControls
 from .evaluation import EvaluationPanel, HistoryPanel
 from .history import RunHistory
-from .plots import BoundaryPlot, CostPlot, GradNormPlot, HistogramPlot, MetricsPlot
+from .plots import BoundaryPlot, CostPlot, GradNormPlot, HistogramPlot, MetricsPlot, XSpan
 from .worker import Probe, TrainingWorker, make_train_config
 
 
@@ -79,6 +79,7 @@ class TrainingDock(QDockWidget):
         self._last_step = None
         self._last_epoch = None
         self._idle_probe = None
+        self._drain_scheduled = False
         self.refresh_times = []  # monotonic times of plot refreshes (benchmark)
         self.last_result = None
         self.message = ""
@@ -126,6 +127,8 @@ class TrainingDock(QDockWidget):
         self.boundary_plot = BoundaryPlot()
         self.evaluation = EvaluationPanel()
         self.history_panel = HistoryPanel()
+        self.xspan = XSpan(self.cost_plot.widget.getPlotItem(), self.metrics_plot.acc_widget.getPlotItem(),
+                           self.metrics_plot.lr_widget.getPlotItem(), self.grad_plot.widget.getPlotItem())
         curves = QSplitter(Qt.Horizontal)
         curves.addWidget(self.cost_plot)
         curves.addWidget(self.metrics_plot)
@@ -403,6 +406,7 @@ class TrainingDock(QDockWidget):
         worker.run_failed.connect(self._show_error)
         worker.finished.connect(self._on_thread_finished)
         self._clear_plots()
+        self.xspan.set_total(config.epochs)
         self.message = ""
         self.hint.setText("")
         self.status.setText(f"Training on {sp.describe()}")
@@ -498,10 +502,22 @@ class TrainingDock(QDockWidget):
         self.status.setStyleSheet("color: #c62828;")
 
     # -- events ----------------------------------------------------------------------------------
+    #: at most one redraw per this many seconds (the GUI thread's share of the work stays small)
+    MIN_REDRAW_INTERVAL = 0.065
+
     def _drain(self):
-        """Take the worker's buffered events and probe, update the data and redraw the plots."""
+        """Take the worker's buffered events and probe, update the data and redraw the plots.
+
+        Redraws are coalesced: when the last one is younger than MIN_REDRAW_INTERVAL a single
+        deferred drain is scheduled instead."""
         w = self.worker
         if w is None:
+            return
+        since = time.monotonic() - (self.refresh_times[-1] if self.refresh_times else 0.0)
+        if since < self.MIN_REDRAW_INTERVAL and w.isRunning():
+            if not self._drain_scheduled:
+                self._drain_scheduled = True
+                QTimer.singleShot(int(1000 * (self.MIN_REDRAW_INTERVAL - since)) + 1, self._deferred_drain)
             return
         events, probe = w.take_events()
         if not events and probe is None:
@@ -539,11 +555,16 @@ class TrainingDock(QDockWidget):
             elif ev.get("type") == "step":
                 self.step_reported.emit(ev)
 
+    def _deferred_drain(self):
+        self._drain_scheduled = False
+        self._drain()
+
     def _on_step(self, ev):
         spe = max(int(ev.get("steps_per_epoch") or 1), 1)
         for gs, loss in ev.get("recent") or [[ev.get("global_step", 0), ev.get("loss")]]:
             self.cost_plot.add_step(gs / spe, loss)
         x = ev.get("global_step", 0) / spe
+        self.xspan.update(x)
         self.metrics_plot.add_lr(x, ev.get("lr"))
         self.grad_plot.add(x, ev.get("grad_norms"))
         self._last_step = ev

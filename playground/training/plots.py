@@ -11,11 +11,13 @@ calls ``setData``; the dock feeds them from the worker's snapshots.
   points, a discretize toggle, and each hidden neuron's small map (hover one to see it large).
 """
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from . import qtfix
 from .health import EXPLODING, VANISHING
@@ -51,6 +53,9 @@ def _plot(title, left, bottom="epoch"):
     w = pg.PlotWidget()
     w.setBackground("w")
     p = w.getPlotItem()
+    for name in ("left", "bottom"):
+        # an axis is re-rendered only when its range changes, not on every repaint of the curves
+        p.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     p.setTitle(title, size="9pt")
     p.setLabel("left", left)
     p.setLabel("bottom", bottom)
@@ -58,6 +63,45 @@ def _plot(title, left, bottom="epoch"):
     p.setClipToView(True)
     p.setDownsampling(auto=True, mode="peak")
     return w
+
+
+def epoch_span(x, total=None):
+    """The x range (in epochs) to show for data reaching ``x``: grows in steps (1, 2, 5, 10, 20,
+    ...), so the axes are redrawn rarely, and never beyond the run's ``total`` epochs."""
+    need = max(float(x) * 1.05, 1.0)
+    span = 1.0
+    while span < need:
+        for f in (2.0, 2.5, 2.0):
+            span *= f
+            if span >= need:
+                break
+    if total:
+        span = min(span, max(float(total), 1.0)) if need <= total else need
+    return span
+
+
+class XSpan:
+    """Keeps plots' x axes at :func:`epoch_span` of the data, changing only when it grows."""
+
+    def __init__(self, *plot_items):
+        self.items = plot_items
+        self.total = None
+        self.span = None
+        for p in plot_items:
+            p.disableAutoRange(axis="x")
+        self.update(0.0)
+
+    def set_total(self, total):
+        self.total = total
+        self.span = None
+        self.update(0.0)
+
+    def update(self, x):
+        span = epoch_span(x, self.total)
+        if span != self.span:
+            self.span = span
+            for p in self.items:
+                p.setXRange(0, span, padding=0.02)
 
 
 def _pen(rgb, width=2, alpha=255, style=None):
@@ -80,7 +124,7 @@ class CostPlot(QWidget):
         self.raw_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 1, 60), name="train (per step)")
         self.smooth_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 2), name="train (smoothed)")
         self.train_curve = p.plot([], [], pen=None, symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOR,
-                                  symbolPen=None, name="train (epoch)")
+                                  symbolPen=None, name="train (epoch mean)")
         self.dev_curve = p.plot([], [], pen=_pen(DEV_COLOR, 2), symbol="o", symbolSize=5,
                                 symbolBrush=DEV_COLOR, symbolPen=None, name="dev (epoch)")
         self.log_box = QCheckBox("log scale")
@@ -112,6 +156,7 @@ class CostPlot(QWidget):
 
     def _on_smoothing_changed(self, value):
         self.smooth_label.setText(f"beta {value / 100:.2f}")
+        self._dirty_steps = True
         self.refresh()
 
     def _on_log_toggled(self, on):
@@ -120,28 +165,51 @@ class CostPlot(QWidget):
     def clear(self):
         self.steps_x, self.steps_y = [], []
         self.epochs, self.train, self.dev = [], [], []
+        self._smooth, self._v, self._t = [], 0.0, 0
+        self._dirty_steps = self._dirty_epochs = True
         self.refresh()
 
     def add_step(self, x, loss):
         if loss is not None and np.isfinite(loss):
             self.steps_x.append(float(x))
             self.steps_y.append(float(loss))
+            self._dirty_steps = True
 
     def add_epoch(self, epoch, train_loss, dev_loss):
         self.epochs.append(float(epoch))
         self.train.append(np.nan if train_loss is None else float(train_loss))
         self.dev.append(np.nan if dev_loss is None else float(dev_loss))
+        self._dirty_epochs = True
+
+    def _smoothed(self):
+        """EWA of the per-step costs, extended incrementally (recomputed when beta changes)."""
+        beta = self.beta
+        if getattr(self, "_beta", None) != beta or len(self._smooth) > len(self.steps_y):
+            self._beta, self._smooth, self._v, self._t = beta, [], 0.0, 0
+        if beta <= 0:
+            return np.asarray(self.steps_y, dtype=np.float64)
+        v, t = self._v, self._t
+        for xt in self.steps_y[len(self._smooth):]:
+            t += 1
+            v = beta * v + (1.0 - beta) * xt
+            self._smooth.append(v / (1.0 - beta ** t))
+        self._v, self._t = v, t
+        return np.asarray(self._smooth, dtype=np.float64)
 
     def refresh(self):
-        sx = np.asarray(self.steps_x, dtype=np.float64)
-        sy = np.asarray(self.steps_y, dtype=np.float64)
-        self.raw_curve.setData(sx, sy)
-        self.smooth_curve.setData(sx, ewa(sy, self.beta))
-        ex = np.asarray(self.epochs, dtype=np.float64)
-        self.train_curve.setData(ex, np.asarray(self.train, dtype=np.float64))
-        dev = np.asarray(self.dev, dtype=np.float64)
-        ok = np.isfinite(dev)
-        self.dev_curve.setData(ex[ok], dev[ok])
+        if getattr(self, "_dirty_steps", True):
+            sx = np.asarray(self.steps_x, dtype=np.float64)
+            self.raw_curve.setData(sx, np.asarray(self.steps_y, dtype=np.float64))
+            self.smooth_curve.setData(sx, self._smoothed())
+            self._dirty_steps = False
+        if getattr(self, "_dirty_epochs", True):
+            ex = np.asarray(self.epochs, dtype=np.float64)
+            # the train cost of an epoch is the mean over its mini-batches: drawn mid-epoch
+            self.train_curve.setData(ex - 0.5, np.asarray(self.train, dtype=np.float64))
+            dev = np.asarray(self.dev, dtype=np.float64)
+            ok = np.isfinite(dev)
+            self.dev_curve.setData(ex[ok], dev[ok])
+            self._dirty_epochs = False
 
 
 class MetricsPlot(QWidget):
@@ -169,28 +237,35 @@ class MetricsPlot(QWidget):
     def clear(self):
         self.epochs, self.train, self.dev = [], [], []
         self.lr_x, self.lr_y = [], []
+        self._dirty_epochs = self._dirty_lr = True
         self.refresh()
 
     def add_epoch(self, epoch, train_acc, dev_acc):
         self.epochs.append(float(epoch))
         self.train.append(np.nan if train_acc is None else float(train_acc))
         self.dev.append(np.nan if dev_acc is None else float(dev_acc))
+        self._dirty_epochs = True
 
     def add_lr(self, x, lr):
-        if lr is not None:
+        if lr is not None and (not self.lr_y or lr != self.lr_y[-1] or x - self.lr_x[-1] > 0.25):
             self.lr_x.append(float(x))
             self.lr_y.append(float(lr))
+            self._dirty_lr = True
 
     def refresh(self):
-        ex = np.asarray(self.epochs, dtype=np.float64)
-        for curve, ys in ((self.train_curve, self.train), (self.dev_curve, self.dev)):
-            y = np.asarray(ys, dtype=np.float64)
-            ok = np.isfinite(y)
-            curve.setData(ex[ok], y[ok])
-        self.lr_curve.setData(np.asarray(self.lr_x), np.asarray(self.lr_y))
-        if self.lr_y:
-            top = max(self.lr_y)
-            self.lr_widget.getPlotItem().setYRange(0, top * 1.15 if top > 0 else 1, padding=0)
+        if getattr(self, "_dirty_epochs", True):
+            ex = np.asarray(self.epochs, dtype=np.float64)
+            for curve, ys in ((self.train_curve, self.train), (self.dev_curve, self.dev)):
+                y = np.asarray(ys, dtype=np.float64)
+                ok = np.isfinite(y)
+                curve.setData(ex[ok], y[ok])
+            self._dirty_epochs = False
+        if getattr(self, "_dirty_lr", True):
+            self.lr_curve.setData(np.asarray(self.lr_x), np.asarray(self.lr_y))
+            if self.lr_y:
+                top = max(self.lr_y)
+                self.lr_widget.getPlotItem().setYRange(0, top * 1.15 if top > 0 else 1, padding=0)
+            self._dirty_lr = False
 
 
 class GradNormPlot(QWidget):
@@ -198,7 +273,7 @@ class GradNormPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.widget = _plot("Gradient norms |dW| (bands: vanishing < 1e-6, exploding > 1e3)", "|dW|")
+        self.widget = _plot("Gradient norms |dW| (bands: vanishing &lt; 1e-6, exploding &gt; 1e3)", "|dW|")
         p = self.widget.getPlotItem()
         p.setLogMode(y=True)
         self.legend = p.addLegend(offset=(-10, 10))
@@ -219,6 +294,7 @@ class GradNormPlot(QWidget):
         for c in self.curves.values():
             c.setData([], [])
         self.data = {k: ([], []) for k in self.curves}
+        self._dirty = True
 
     def add(self, x, norms):
         for name, v in (norms or {}).items():
@@ -230,8 +306,12 @@ class GradNormPlot(QWidget):
             v = float(v) if v is not None else np.nan
             xs.append(float(x))
             ys.append(v if np.isfinite(v) and v > 0 else (1e-30 if v == 0 else np.nan))
+            self._dirty = True
 
     def refresh(self):
+        if not getattr(self, "_dirty", True):
+            return
+        self._dirty = False
         lo, hi = [], []
         for name, curve in self.curves.items():
             xs, ys = self.data.get(name, ([], []))
@@ -242,9 +322,12 @@ class GradNormPlot(QWidget):
                 lo.append(np.log10(y[ok].min()))
                 hi.append(np.log10(y[ok].max()))
         if lo:
-            # keep both bands' edges in sight so a curve's distance to them reads at a glance
-            self.widget.getPlotItem().setYRange(min(min(lo), np.log10(VANISHING) - 1),
-                                                max(max(hi), np.log10(EXPLODING) + 1), padding=0.02)
+            # keep both bands' edges in sight so a curve's distance to them reads at a glance;
+            # whole decades, so the axis is redrawn only when a curve leaves them
+            yr = (math.floor(min(min(lo), np.log10(VANISHING) - 1)), math.ceil(max(max(hi), np.log10(EXPLODING) + 1)))
+            if yr != getattr(self, "_yrange", None):
+                self._yrange = yr
+                self.widget.getPlotItem().setYRange(*yr, padding=0.02)
 
 
 class HistogramPlot(QWidget):

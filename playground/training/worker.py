@@ -204,13 +204,17 @@ class TrainingWorker(QThread):
     events_ready = Signal()
     run_failed = Signal(str)
 
-    def __init__(self, network, splits, config, probe=None, interval=0.06, throttle=0.05, parent=None):
+    def __init__(self, network, splits, config, probe=None, interval=0.05, throttle=0.04, probe_interval=0.1,
+                 parent=None):
         super().__init__(parent)
         from engine.training import Trainer
 
         self.network = network
         self.probe = probe
         self.interval = float(interval)
+        self.probe_interval = float(probe_interval)
+        self._last_probe = 0.0
+        self._probe_seconds = 0.0
         self._lock = threading.Lock()
         self._pending = []
         self._probe_result = None
@@ -274,7 +278,8 @@ class TrainingWorker(QThread):
             self._pending.append(event)
 
     def _on_event(self, event):
-        """The Trainer's callback (training thread): buffer, and emit at most every interval."""
+        """The Trainer's callback (training thread): buffer; refresh the probe at most every
+        ``probe_interval`` seconds; announce at most every ``interval`` seconds."""
         self._push(event)
         kind = event.get("type")
         self._flush(force=kind in ("finished", "diverged") or self._force)
@@ -283,14 +288,20 @@ class TrainingWorker(QThread):
         now = time.monotonic()
         if not force and now - self._last_emit < self.interval:
             return
-        self._force = False
-        if self.probe is not None:
+        # a probe may take at most ~1/6 of the training thread's time (histograms of a big layer
+        # are not free), and never runs more often than probe_interval
+        wait = max(self.probe_interval, 5.0 * self._probe_seconds)
+        if self.probe is not None and (force or now - self._last_probe >= wait):
+            self._force = False
             try:
                 result = self.probe.compute()
             except Exception:  # noqa: BLE001 - a probe must never stop training
                 result = None
             with self._lock:
                 self._probe_result = result
+            self._last_probe = time.monotonic()
+            self._probe_seconds = self._last_probe - now
+        self._force = False
         self._last_emit = time.monotonic()
         self.events_ready.emit()
 
