@@ -734,13 +734,16 @@ class MaxPool2D(_Pool2D):
     def backward(self, dy):
         """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W).
 
-        Each output's gradient goes to the first input of its window that equals the maximum.
+        Each output's gradient goes to the input of its window that was the maximum (the first one
+        on ties, as in PyTorch).
         """
         xp, y, x_shape, pads, (ho, wo) = self._cache
         self._cache = None
         n, c, h, w = x_shape
-        dxp = np.zeros_like(xp, dtype=dy.dtype)  # keeps xp's memory layout
+        overlap = self.stride[0] < self.pool_size[0] or self.stride[1] < self.pool_size[1]
+        dxp = np.zeros(xp.shape, dtype=dy.dtype)
         taken = None
+        part = np.empty(y.shape, dtype=dy.dtype)
         for _, sl in self._slices(ho, wo):
             hit = xp[sl] == y
             if taken is None:
@@ -748,8 +751,14 @@ class MaxPool2D(_Pool2D):
             else:
                 hit &= ~taken
                 taken |= hit
-            dxp[sl] += np.where(hit, dy, 0)
+            if overlap:
+                np.multiply(dy, hit, out=part)
+                dxp[sl] += part
+            else:
+                np.multiply(dy, hit, out=dxp[sl])
         (t, _), (l, _) = pads
+        if (t, l) == (0, 0) and xp.shape == x_shape:
+            return dxp
         return dxp[:, :, t:t + h, l:l + w]
 
 
