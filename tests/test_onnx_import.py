@@ -366,3 +366,21 @@ def test_slice_of_a_sequence_and_gather_of_the_last_step():
     net = network_from_onnx(model)
     x = rng.standard_normal((5, 4, 3)).astype(np.float32)
     np.testing.assert_allclose(net.forward(x), (x[:, -1] + x[:, 0]) @ W, atol=1e-5)
+
+
+def test_imported_networks_save_and_reopen_as_model_files(tmp_path):
+    """What `nnplay import` writes (document + weights) opens again and computes the same."""
+    from engine.io import Document, load_model, save_model
+
+    t = _torch()
+    module = _Seq.lstm_classifier(t.nn, True, kind="GRU")
+    path = tmp_path / "gru.onnx"
+    x = t.randn(2, 5, 3)
+    want = _export_torch(module, x, path)
+    net = import_onnx(path)
+    out = tmp_path / "gru.npz"
+    save_model(Document(name="gru", network=net), out)
+    again = load_model(out).network
+    np.testing.assert_allclose(again.forward(x.numpy()), want, atol=1e-4)
+    for node in again.nodes.values():
+        assert "pos" in node.meta  # the canvas places every node
