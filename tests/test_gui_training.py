@@ -275,3 +275,36 @@ def test_digits_run_screenshot(qtbot, make_dock):
     assert not dock.boundary_plot.isEnabled()  # 784 inputs: no 2-D boundary
     rep = dock.evaluation.report
     assert len(rep["classes"]) == 10
+
+
+def test_closing_during_training_keeps_history_and_ends_thread(qtbot, make_dock):
+    dock, doc = make_dock(epochs=100000)
+    seen = []
+    dock.epoch_finished.connect(seen.append)
+    dock.train()
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30000)
+    worker = dock.worker
+    dock.close()  # what closing the window does (MainWindow calls shutdown())
+    assert not worker.isRunning()
+    run = dock.history.runs()[0]
+    assert run["status"] == "cancelled" and run["epochs"] >= 2
+    assert dock.history.epochs(run["id"])["train_loss"][0] is not None
+
+
+def test_reset_weights_and_initializer(qtbot, make_dock):
+    dock, doc = make_dock(epochs=2)
+    layer = doc.network.nodes["dense_1"].layer
+    w_before = layer.params["W"].copy()
+    with qtbot.waitSignal(dock.training_finished, timeout=30000):
+        dock.train()
+    trained = layer.params["W"].copy()
+    assert not np.array_equal(trained, w_before)
+    assert curve_len(dock.cost_plot.train_curve) == 2
+    qtbot.mouseClick(dock.reset_button, Qt.LeftButton)
+    assert np.array_equal(layer.params["W"], w_before)  # same seed: the same initial weights
+    assert curve_len(dock.cost_plot.train_curve) == 0
+    dock.controls.init.setCurrentText("zeros")
+    assert layer.initializer == "zeros" and not layer.params["W"].any()
+    dock.controls.init.setCurrentText("xavier")
+    w = doc.network.nodes["dense_2"].layer.params["W"]
+    assert w.std() == pytest.approx(np.sqrt(1 / 16), rel=0.3)  # variance 1/n with n = 16 inputs

@@ -80,6 +80,7 @@ class TrainingDock(QDockWidget):
         self._last_epoch = None
         self._idle_probe = None
         self._drain_scheduled = False
+        self._probe_scheduled = False
         self.refresh_times = []  # monotonic times of plot refreshes (benchmark)
         self.last_result = None
         self.message = ""
@@ -213,7 +214,7 @@ class TrainingDock(QDockWidget):
     def _doc_connections(self):
         out = []
         for name, slot in (("reset", self._on_doc_reset), ("training_changed", self._on_doc_settings_changed),
-                           ("data_changed", self._on_doc_data_changed)):
+                           ("data_changed", self._on_doc_data_changed), ("changed", self._on_doc_changed)):
             sig = getattr(self.doc, name, None)
             if sig is not None and hasattr(sig, "connect"):
                 out.append((sig, slot))
@@ -234,6 +235,9 @@ class TrainingDock(QDockWidget):
                 self._probe_now()
         else:
             self._probe_now()
+
+    #: the name MainWindow looks for when wiring its ``layer_selected(str)`` signal
+    select_layer = set_selected_layer
 
     # -- document -> dock ------------------------------------------------------------------------
     def _layer_settings(self):
@@ -260,6 +264,17 @@ class TrainingDock(QDockWidget):
     def _load_controls(self):
         l1, l2, init = self._layer_settings()
         self.controls.load(self.doc.training, self.doc.data, l1, l2, init)
+
+    def _on_doc_changed(self):
+        """Any edit: redraw the boundary/histograms of the edited network soon (when idle)."""
+        if self.state == "idle" and not self._probe_scheduled:
+            self._probe_scheduled = True
+            QTimer.singleShot(50, self._scheduled_probe)
+
+    def _scheduled_probe(self):
+        self._probe_scheduled = False
+        if self.state == "idle":
+            self._probe_now()
 
     def _on_doc_settings_changed(self):
         self._load_controls()
@@ -639,7 +654,7 @@ class TrainingDock(QDockWidget):
             probe = Probe(net, self.splits)
             probe.selected = self.selected_layer
             self._show_probe(probe.compute())
-        except EngineError:
+        except Exception:  # noqa: BLE001 - a half-edited network simply shows nothing new
             return
 
     def _show_probe(self, probe):

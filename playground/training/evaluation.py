@@ -233,7 +233,7 @@ class HistoryPanel(QWidget):
         self.metric.addItems(["dev_loss", "train_loss", "dev_accuracy", "train_accuracy", "lr"])
         self.metric.currentIndexChanged.connect(self._on_selection_changed)
         self.plot = _plot("Overlay of the selected runs", "value")
-        self.plot.getPlotItem().addLegend(offset=(-10, 10))
+        self.plot.getPlotItem().addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
         self.curves = [self.plot.getPlotItem().plot([], [], pen=_pen(TRAIN_COLOR), symbol="o", symbolSize=4,
                                                      symbolBrush=TRAIN_COLOR, name="run A"),
                        self.plot.getPlotItem().plot([], [], pen=_pen(DEV_COLOR), symbol="o", symbolSize=4,

@@ -120,7 +120,7 @@ class CostPlot(QWidget):
         self.epochs, self.train, self.dev = [], [], []
         self.widget = _plot("Cost", "cost J")
         p = self.widget.getPlotItem()
-        p.addLegend(offset=(-10, 10))
+        p.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
         self.raw_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 1, 60), name="train (per step)")
         self.smooth_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 2), name="train (smoothed)")
         self.train_curve = p.plot([], [], pen=None, symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOR,
@@ -221,7 +221,7 @@ class MetricsPlot(QWidget):
         self.lr_x, self.lr_y = [], []
         self.acc_widget = _plot("Accuracy", "accuracy")
         p = self.acc_widget.getPlotItem()
-        p.addLegend(offset=(-10, -10))
+        p.addLegend(offset=(-10, -10), brush=(255, 255, 255, 170))
         p.setYRange(0, 1.0)
         self.train_curve = p.plot([], [], pen=_pen(TRAIN_COLOR), symbol="o", symbolSize=4,
                                   symbolBrush=TRAIN_COLOR, symbolPen=None, name="train")
@@ -276,7 +276,7 @@ class GradNormPlot(QWidget):
         self.widget = _plot("Gradient norms |dW| (bands: vanishing &lt; 1e-6, exploding &gt; 1e3)", "|dW|")
         p = self.widget.getPlotItem()
         p.setLogMode(y=True)
-        self.legend = p.addLegend(offset=(-10, 10))
+        self.legend = p.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
         lo, hi = np.log10(VANISHING), np.log10(EXPLODING)
         self.vanish_band = pg.LinearRegionItem((lo - 30, lo), orientation="horizontal", movable=False,
                                                brush=pg.mkBrush(66, 133, 244, 45), pen=pg.mkPen(None))
