@@ -300,3 +300,40 @@ def test_attention_layers_export_as_matmul_softmax_and_fold_back(tmp_path, causa
     want, got = net.forward(feed), back.forward(feed)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], atol=1e-5)
+
+
+def test_canvas_file_menu_round_trip_through_onnx(qtbot, tmp_path, monkeypatch):
+    """File > Export ONNX, then File > Import ONNX, in the main window (offscreen)."""
+    pytest.importorskip("PySide6")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QFileDialog
+
+    from playground.mainwindow import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
+    qtbot.addWidget(win)
+    net = win.document.network
+    if not net.built:
+        net.build(seed=0)
+    _perturb(net)
+    feed = sample_batch(net, batch=3)
+    x = feed if len(feed) > 1 else feed[net.inputs[0]]
+    want = net.forward(x)
+    out = tmp_path / "canvas.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    monkeypatch.setattr(win, "maybe_save", lambda: True)
+    monkeypatch.setattr(win, "show_error", lambda title, text: pytest.fail(f"{title}: {text}"))
+    win.export_onnx()
+    assert out.exists()
+    win.import_onnx()
+    back = win.document.network
+    assert back is not net
+    got = back.forward(x)
+    if isinstance(want, dict):
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], atol=1e-4)
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    win.document.undo_stack.setClean()
