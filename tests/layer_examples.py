@@ -66,6 +66,9 @@ LAYER_EXAMPLES["LogSoftmax"] = [{"config": {"axis": -1}, "input_shapes": [(5,)]}
 LAYER_EXAMPLES["SoftmaxAxis"] = [{"config": {"axis": 0}, "input_shapes": [(3, 2, 2)]}]
 LAYER_EXAMPLES["ResetAfterGRU"] = [{"config": {"units": 3, "return_sequences": True}, "input_shapes": [(4, 2)]},
                                    {"config": {"units": 2, "initial_state": "learned"}, "input_shapes": [(3, 3)]}]
+LAYER_EXAMPLES["Elementwise"] = [{"config": {"op": "mul"}, "input_shapes": [(3, 4), (1, 4)]},
+                                 {"config": {"op": "div"}, "input_shapes": [(2, 3), (2, 3)]}]
+LAYER_EXAMPLES["BatchMatMul"] = [{"config": {}, "input_shapes": [(3, 4), (4, 2)]}]
 LAYER_EXAMPLES["ConstantOp"] = [{"config": {"op": "add", "value": [1.0, -2.0, 0.5]}, "input_shapes": [(3,)]},
                                 {"config": {"op": "mul", "value": [[2.0], [0.5]], "trainable": True},
                                  "input_shapes": [(2, 3)]}]

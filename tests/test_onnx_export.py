@@ -300,6 +300,12 @@ def test_attention_layers_export_as_matmul_softmax_and_fold_back(tmp_path, causa
     want, got = net.forward(feed), back.forward(feed)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], atol=1e-5)
+    # as another tool's attention graph: plain MatMul/Softmax layers, the same numbers
+    plain = import_onnx(path, composites=False)
+    assert "BatchMatMul" in {layer.type_name for layer in plain.layers}
+    got = plain.forward(feed)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-5)
 
 
 def test_canvas_file_menu_round_trip_through_onnx(qtbot, tmp_path, monkeypatch):

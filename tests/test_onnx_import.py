@@ -34,6 +34,10 @@ OPS_CASES = [
     ("ConstantOp", {"op": "rsub", "value": [1.0, 2.0, 3.0], "trainable": True}, [(3,)]),
     ("ConstantOp", {"op": "add", "value": [[1.0, 2.0, 3.0]], "trainable": True}, [(2, 3)]),
     ("ResetAfterGRU", {"units": 3, "return_sequences": True}, [(4, 2)]),
+    ("Elementwise", {"op": "mul"}, [(3, 4), (1, 4)]),
+    ("Elementwise", {"op": "div"}, [(3, 4), (4,)]),
+    ("Elementwise", {"op": "sub"}, [(2, 3), (2, 3)]),
+    ("BatchMatMul", {}, [(3, 4), (4, 2)]),
     ("ResetAfterGRU", {"units": 2, "go_backwards": True, "initial_state": "learned"}, [(3, 3)]),
 ]
 

@@ -12,5 +12,7 @@ from .regularization import Dropout  # noqa: F401
 from .normalization import BatchNorm  # noqa: F401
 from .merge import Add, Concatenate  # noqa: F401
 from .attention import AdditiveAttention, AttentionDecoder, ScaledDotProductAttention  # noqa: F401
-from .onnx_ops import ConstantOp, LogSoftmax, ResetAfterGRU, SoftmaxAxis, Take, Transpose  # noqa: F401,E402  (ONNX import)
+from .onnx_ops import (  # noqa: F401,E402  (ONNX import)
+    BatchMatMul, ConstantOp, Elementwise, LogSoftmax, ResetAfterGRU, SoftmaxAxis, Take, Transpose,
+)
 from .blocks import InceptionModule, ResidualConvBlock, ResidualIdentityBlock  # noqa: F401

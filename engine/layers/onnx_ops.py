@@ -361,3 +361,109 @@ def _reset_after_gru_class():
 
 
 ResetAfterGRU = _reset_after_gru_class()
+
+
+def _unbroadcast(g, shape):
+    """Sum ``g`` (batch, *out) down to (batch, *shape) over the axes that were broadcast."""
+    extra = g.ndim - 1 - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(1, 1 + extra)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+@register
+class Elementwise(Layer):
+    """Combine two computed tensors value by value: a + b, a - b, a * b or a / b (broadcasting).
+
+    op : "add", "sub", "mul" or "div". Both inputs carry the batch; their samples broadcast like
+    NumPy arrays (e.g. (T, A) with (1, A)). x : ndarrays of shape (batch, *shape_a), (batch, *shape_b).
+    """
+
+    n_inputs = 2
+    family = "Merge"
+    description = "Combines two tensors value by value (sum, difference, product or ratio), e.g. a gate times a signal."
+    OPS = ("add", "sub", "mul", "div")
+
+    def __init__(self, op="mul", name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        if op not in self.OPS:
+            raise ValueError(f"op must be one of {', '.join(self.OPS)}, got {op!r}")
+        self.op = op
+        self._cache = None
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op}
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        a, b = (tuple(s) for s in input_shapes)
+        try:
+            return tuple(np.broadcast_shapes(a, b))
+        except ValueError:
+            raise ShapeError(f"{self.label}: samples of shapes {a} and {b} do not broadcast", self.name) from None
+
+    def forward(self, a, b, training=False):
+        """a, b : ndarrays of shape (batch, *shape_a), (batch, *shape_b) -> (batch, *broadcast shape)."""
+        if a.ndim != b.ndim:  # align the sample axes, not the batch, when ranks differ
+            if a.ndim < b.ndim:
+                a = a.reshape((a.shape[0],) + (1,) * (b.ndim - a.ndim) + a.shape[1:])
+            else:
+                b = b.reshape((b.shape[0],) + (1,) * (a.ndim - b.ndim) + b.shape[1:])
+        self._cache = (a, b) if training else None
+        if self.op == "add":
+            return a + b
+        if self.op == "sub":
+            return a - b
+        if self.op == "mul":
+            return a * b
+        return a / b
+
+    def backward(self, dy):
+        a, b = self._cache
+        if self.op == "add":
+            da, db = dy, dy
+        elif self.op == "sub":
+            da, db = dy, -dy
+        elif self.op == "mul":
+            da, db = dy * b, dy * a
+        else:
+            da, db = dy / b, -dy * a / (b * b)
+        sa, sb = self.input_shapes if self.input_shapes else (a.shape[1:], b.shape[1:])
+        return _unbroadcast(da, a.shape[1:]).reshape((dy.shape[0],) + tuple(sa)), \
+            _unbroadcast(db, b.shape[1:]).reshape((dy.shape[0],) + tuple(sb))
+
+
+@register
+class BatchMatMul(Layer):
+    """Matrix product of two computed tensors, sample by sample: (n, k) @ (k, m) -> (n, m).
+
+    As in attention, where scores are queries @ keys^T and the context is weights @ values.
+    a : ndarray of shape (batch, ..., n, k); b : ndarray of shape (batch, ..., k, m).
+    """
+
+    n_inputs = 2
+    family = "Attention"
+    description = "Multiplies two matrices per sample (e.g. attention weights @ values); no weights of its own."
+
+    def __init__(self, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._cache = None
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        a, b = (tuple(s) for s in input_shapes)
+        if len(a) < 2 or len(b) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-2]:
+            raise ShapeError(f"{self.label}: cannot multiply samples of shapes {a} @ {b}", self.name)
+        return a[:-1] + (b[-1],)
+
+    def forward(self, a, b, training=False):
+        """a (batch, ..., n, k) @ b (batch, ..., k, m) -> (batch, ..., n, m)."""
+        self._cache = (a, b) if training else None
+        return a @ b
+
+    def backward(self, dy):
+        a, b = self._cache
+        return dy @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ dy

@@ -202,6 +202,23 @@ def _constant_op(ex, node, layer, xs, in_shapes, out_shape, out):
     return ex.op(onnx_op, ins, out, name=node, doc=layer.description)
 
 
+@converter("Elementwise")
+def _elementwise(ex, node, layer, xs, in_shapes, out_shape, out):
+    a, b = xs
+    ra, rb = len(in_shapes[0]), len(in_shapes[1])
+    if ra < rb:  # the engine lines up sample axes, ONNX the trailing ones: add axes after the batch
+        a = ex.op("Unsqueeze", [a, ex.ints(f"{node}/axes_a", list(range(1, 1 + rb - ra)))], name=f"{node}/align_a")
+    elif rb < ra:
+        b = ex.op("Unsqueeze", [b, ex.ints(f"{node}/axes_b", list(range(1, 1 + ra - rb)))], name=f"{node}/align_b")
+    op = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div"}[layer.op]
+    return ex.op(op, [a, b], out, name=node, doc=layer.description)
+
+
+@converter("BatchMatMul")
+def _batch_matmul(ex, node, layer, xs, in_shapes, out_shape, out):
+    return ex.op("MatMul", xs, out, name=node, doc=layer.description)
+
+
 # -- convolution and pooling ------------------------------------------------------------------------
 def _onnx_pads2d(layer, in_shape):
     t, b, l, r = (int(v) for v in layer.pads(in_shape))
@@ -392,7 +409,8 @@ def _dot_attention(ex, node, layer, xs, in_shapes, out_shape, out):
     s = ex.op("Mul", [s, ex.const(f"{node}/scale", np.array(1.0 / np.sqrt(d), np.float32))], name=f"{node}/scaled")
     if layer.causal:
         tq, tk = in_shapes[0][0], in_shapes[1][0]
-        mask = np.where(np.tril(np.ones((tq, tk), dtype=bool)), 0.0, -np.inf).astype(np.float32)
+        # -1e9 rather than -inf: the same softmax (exp underflows to exactly 0), and JSON-safe on import
+        mask = np.where(np.tril(np.ones((tq, tk), dtype=bool)), 0.0, -1e9).astype(np.float32)
         s = ex.op("Add", [s, ex.const(f"{node}/causal_mask", mask)], name=f"{node}/masked")
     w = ex.op("Softmax", [s], name=f"{node}/weights", axis=-1)
     y = ex.op("MatMul", [w, v], out, name=node, doc=layer.description)

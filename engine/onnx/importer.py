@@ -577,17 +577,38 @@ class _Importer:
 
     def op_MatMul(self, node, a):
         if not self.is_const(node.input[1]):
-            self.problem("the product of two computed tensors (only x @ constant weights is a Dense layer)")
+            if self.is_const(node.input[0]):
+                self.problem("a constant matrix @ a computed tensor")
+            x, sx = self.plain(node.input[0])
+            y, sy = self.plain(node.input[1])
+            layer = self.layer("BatchMatMul")
+            try:
+                out = layer.output_shape([sx[1:], sy[1:]])
+            except Exception as exc:  # noqa: BLE001
+                self.problem(str(exc))
+            name = self.add(layer, [x, y], node.name or "matmul")
+            self.out_sym(node.output[0], name, (sx[0],) + tuple(out))
+            return
         x, shape = self.plain(node.input[0])
         W = self.const(node.input[1]).astype(np.float64)
-        if W.ndim != 2 or len(shape) not in (2, 3) or W.shape[0] != shape[-1]:
-            self.problem(f"x of shape {shape} @ weights of shape {W.shape} (only (batch, F) @ (F, units) is a "
-                         "Dense layer, (batch, T, F) @ (F, units) a TimeDistributed Dense)")
-        layer = self._dense_like(len(shape), W.shape[1], False)
+        vector = W.ndim == 1
+        if vector:  # x @ v (e.g. attention scores): a one-unit Dense whose unit axis is dropped
+            W = W[:, None]
+        if W.ndim != 2 or len(shape) < 2 or W.shape[0] != shape[-1]:
+            self.problem(f"x of shape {shape} @ weights of shape {W.shape} (x @ constant weights needs "
+                         "x's last axis to match the weights' first)")
+        lead = tuple(shape[1:-1])
+        if len(lead) > 1:  # (batch, a, b, F): steps merged for a TimeDistributed Dense, a lazy view after
+            x = self.add(self.layer("Reshape", shape=[int(np.prod(lead)), shape[-1]]), [x], f"{node.name or 'dense'}_steps")
+        units = W.shape[1]
+        layer = self._dense_like(2 if not lead else 3, units, False)
         name = self.add(layer, [x], node.name or "dense")
         self.weights[name] = {"W": W}
-        self.from_matmul[name] = node.output[0]
-        self.out_sym(node.output[0], name, tuple(shape[:-1]) + (W.shape[1],))
+        eshape = (shape[0], units) if not lead else (shape[0], int(np.prod(lead)), units)
+        split = (shape[0],) + lead + (() if vector else (units,))
+        self.syms[node.output[0]] = Sym(name, eshape, split)
+        if not vector and len(lead) <= 1:
+            self.from_matmul[name] = node.output[0]
 
     def _dense_like(self, rank, units, use_bias):
         if rank == 2:
@@ -598,15 +619,24 @@ class _Importer:
         x_name, y_name = node.input[0], node.input[1]
         xc, yc = self.is_const(x_name), self.is_const(y_name)
         if not xc and not yc:
-            if op != "add":
-                self.problem(f"{node.op_type} of two computed tensors (only Add has a layer)")
             sx, sy = self.sym(x_name), self.sym(y_name)
-            if sx.shape != sy.shape:
-                self.problem(f"Add of shapes {sx.shape} and {sy.shape} (a layer adds equal shapes only)")
-            x, shape = self.plain(x_name)
-            y, _ = self.plain(y_name)
-            name = self.add(self.layer("Add"), [x, y], node.name or "add")
-            self.out_sym(node.output[0], name, shape)
+            if op == "add" and sx.shape == sy.shape:
+                x, shape = self.plain(x_name)
+                y, _ = self.plain(y_name)
+                name = self.add(self.layer("Add"), [x, y], node.name or "add")
+                self.out_sym(node.output[0], name, shape)
+                return
+            if len(sx.shape) != len(sy.shape):
+                self.problem(f"{node.op_type} of shapes {sx.shape} and {sy.shape}: the batch axes would not line up")
+            x, shape_x = self.plain(x_name)
+            y, shape_y = self.plain(y_name)
+            layer = self.layer("Elementwise", op=op)
+            try:
+                out = layer.output_shape([shape_x[1:], shape_y[1:]])
+            except Exception as exc:  # noqa: BLE001
+                self.problem(str(exc))
+            name = self.add(layer, [x, y], node.name or node.op_type.lower())
+            self.out_sym(node.output[0], name, (shape_x[0],) + tuple(out))
             return
         if xc and yc:
             self.problem("an operation on constants only")
