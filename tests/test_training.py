@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import Network
 from engine.errors import ConfigError, DataError
@@ -437,3 +439,44 @@ def test_fast_epochs_are_coalesced_not_flooded():
     every = []
     Trainer(mlp((4,)), data, {"epochs": 5, "batch_size": "all"}, callback=every.append, epoch_throttle=0).run()
     assert [e["epoch"] for e in every if e["type"] == "epoch"] == [0, 1, 2, 3, 4]
+
+
+def test_dropout_and_batchnorm_train_and_evaluate_deterministically():
+    from engine.layers import BatchNorm, Dropout
+
+    data = spiral_data(600)
+    net = Network()
+    h = net.add(Input(shape=(2,)), name="x")
+    h = net.add(Dense(32), [h], name="dense1")
+    h = net.add(BatchNorm(), [h], name="bn")
+    h = net.add(Activation("relu"), [h], name="act1")
+    h = net.add(Dropout(0.2), [h], name="drop")
+    net.add(Activation("softmax"), [net.add(Dense(2), [h], name="logits")], name="out")
+    t = Trainer(net, data, {"optimizer": {"type": "adam", "lr": 0.02}, "epochs": 40, "batch_size": 32})
+    r = t.run()
+    assert r["test_accuracy"] >= 0.8
+    # evaluation runs with training=False: dropout off, running statistics: repeatable
+    assert t.evaluate(data.x_test, data.y_test) == t.evaluate(data.x_test, data.y_test)
+    assert r["test_loss"] == pytest.approx(t.evaluate(data.x_test, data.y_test)[0])
+
+
+training_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 500), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.sampled_from(["type", "lr", "beta", "patience", "min_delta", "decay_rate", "step", "x"]),
+                    st.one_of(st.none(), st.integers(-3, 50), st.floats(), st.text(max_size=8)), max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["loss", "optimizer", "schedule", "batch_size", "epochs", "seed",
+                                        "early_stopping", "clip_norm", "augment", "bogus"]),
+                       training_values, max_size=6))
+def test_fuzzed_training_settings_give_config_or_clear_error(d):
+    try:
+        cfg = TrainConfig.from_dict(d)
+    except ConfigError as exc:
+        assert str(exc)
+    else:
+        assert cfg.epochs >= 1 and (cfg.batch_size is None or cfg.batch_size >= 1)
+        TrainConfig.from_dict(cfg.to_dict())
