@@ -32,9 +32,12 @@ Initial state: by default a<0> (and c<0>) are zeros; ``initial_state="learned"``
 trainable parameters ``a0`` (and ``c0``); or feed them as extra inputs to the node (second input
 a<0> of shape (units,), third input c<0> for the LSTM), e.g. from an encoder.
 
-Speed: x<t> @ W[units:] is computed for all steps in one matrix product up front, each step
-does one product with the recurrent weights, the gates are fused slices of one array, buffers are
-preallocated, and backward accumulates dW with one product over all steps at the end.
+Speed: the input part W[units:]^T x<t> is computed for all steps up front (one batched product),
+each step does one product with the recurrent weights, the gates are fused slices of one array,
+buffers are preallocated, and backward accumulates dW with one product over all steps at the end.
+Internally arrays are time-major and features-first ((T, features, N)), so every gate block is a
+contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
+outputs stay batch-first. benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM.
 """
 
 import numpy as np
@@ -143,14 +146,17 @@ class _Recurrent(Layer):
         pass
 
     # -- computation ----------------------------------------------------------------------------
+    # Internally every array is time-major and features-first: x<t> is (F, N), a<t> is (H, N) and
+    # the gate pre-activations z<t> = W^T [a<t-1>; x<t>] + b are (G H, N), so each gate block is a
+    # contiguous slice of rows and every element-wise operation runs on contiguous memory.
     def _initial(self, n, states, dtype, which):
-        """Initial a<0> (which=0) or c<0> (which=1) as an (n, units) array."""
+        """Initial a<0> (which=0) or c<0> (which=1) as a (units, n) array."""
         if len(states) > which:
-            return np.asarray(states[which], dtype=dtype)
+            return np.asarray(states[which], dtype=dtype).T
         key = "a0" if which == 0 else "c0"
         if key in self.params:
-            return np.broadcast_to(self.params[key], (n, self.units)).astype(dtype)
-        return np.zeros((n, self.units), dtype=dtype)
+            return np.broadcast_to(self.params[key][:, None], (self.units, n))
+        return np.zeros((self.units, n), dtype=dtype)
 
     def forward(self, x, *states, training=False):
         W, b = self.params["W"], self.params["b"]
@@ -159,21 +165,22 @@ class _Recurrent(Layer):
         if x.ndim != 3:
             raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
         n, T, f = x.shape
-        xt = x.transpose(1, 0, 2)
+        h = self.units
+        xt = x.transpose(1, 2, 0)  # (T, F, N)
         if self.go_backwards:
             xt = xt[::-1]
         xt = np.ascontiguousarray(xt)
-        h = self.units
-        # one GEMM for the input part of every step
-        XW = (xt.reshape(T * n, f) @ W[h:]).reshape(T, n, -1)
-        XW += b
-        out, cache = self._run(xt, XW, n, T, states, dtype)
+        # the input part of every step at once: (T, G H, N)
+        XW = np.matmul(np.ascontiguousarray(W[h:].T), xt)
+        XW += b[:, None]
+        WhT = np.ascontiguousarray(W[:h].T)
+        out, cache = self._run(WhT, XW, n, T, states, dtype)  # out: (T, H, N)
         self._cache = (cache, xt, len(states), n, T) if training else None
         if self.return_sequences:
             if self.go_backwards:
                 out = out[::-1]
-            return np.ascontiguousarray(out.transpose(1, 0, 2))
-        return out[-1].copy()
+            return np.ascontiguousarray(out.transpose(2, 0, 1))
+        return np.ascontiguousarray(out[-1].T)
 
     def backward(self, dy):
         if self._cache is None:
@@ -181,35 +188,42 @@ class _Recurrent(Layer):
         cache, xt, n_states_in, n, T = self._cache
         W = self.params["W"]
         h = self.units
+        dtype = W.dtype
+        dy = np.asarray(dy, dtype=dtype)
         if self.return_sequences:
-            dY = dy.transpose(1, 0, 2)
+            dY = dy.transpose(1, 2, 0)
             if self.go_backwards:
                 dY = dY[::-1]
-            dY = np.asarray(dY, dtype=W.dtype)
+            dY = np.ascontiguousarray(dY)  # (T, H, N)
             dlast = None
         else:
             dY = None
-            dlast = np.asarray(dy, dtype=W.dtype)
-        dZ, dstates, dWh = self._bptt(cache, dY, dlast, n, T)
-        f = xt.shape[2]
-        dZ2 = dZ.reshape(T * n, -1)
+            dlast = np.ascontiguousarray(dy.T)
+        dZ, dstates, sources = self._bptt(cache, dY, dlast, n, T)
+        f = xt.shape[1]
+        gh = dZ.shape[1]
+        # one product over all steps for each weight block
+        dZc = np.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape(gh, T * n)
         gW = self.grads.get("W")
-        if gW is None or gW.shape != W.shape:
+        if gW is None or gW.shape != W.shape or gW.dtype != W.dtype:
             gW = self.grads["W"] = np.zeros_like(W)
-        gW[:h] = dWh
-        np.matmul(xt.reshape(T * n, f).T, dZ2, out=gW[h:])
-        self.grads["b"] = dZ2.sum(axis=0)
-        dx = (dZ2 @ W[h:].T).reshape(T, n, f)
+        for src, cols in sources:
+            srcc = np.ascontiguousarray(src.transpose(1, 0, 2)).reshape(h, T * n)
+            gW[:h, cols] = srcc @ dZc[cols].T
+        xc = np.ascontiguousarray(xt.transpose(1, 0, 2)).reshape(f, T * n)
+        np.matmul(xc, dZc.T, out=gW[h:])
+        self.grads["b"] = dZc.sum(axis=1)
+        dx = (W[h:] @ dZc).reshape(f, T, n).transpose(2, 1, 0)  # (N, T, F)
         if self.go_backwards:
-            dx = dx[::-1]
-        dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
+            dx = dx[:, ::-1]
+        dx = np.ascontiguousarray(dx)
         if "a0" in self.params:
-            self.grads["a0"] = dstates[0].sum(axis=0) if n_states_in < 1 else np.zeros_like(self.params["a0"])
+            self.grads["a0"] = dstates[0].sum(axis=1) if n_states_in < 1 else np.zeros_like(self.params["a0"])
         if "c0" in self.params:
-            self.grads["c0"] = dstates[1].sum(axis=0) if n_states_in < 2 else np.zeros_like(self.params["c0"])
+            self.grads["c0"] = dstates[1].sum(axis=1) if n_states_in < 2 else np.zeros_like(self.params["c0"])
         if n_states_in == 0:
             return dx
-        return (dx,) + tuple(dstates[:n_states_in])
+        return (dx,) + tuple(np.ascontiguousarray(d.T) for d in dstates[:n_states_in])
 
     def notes(self):
         return []
@@ -227,14 +241,13 @@ class SimpleRNN(_Recurrent):
                    "block's activation to the next.")
     n_gates = 1
 
-    def _run(self, xt, XW, n, T, states, dtype):
+    def _run(self, WhT, XW, n, T, states, dtype):
         h = self.units
-        Wh = self.params["W"][:h]
-        H = np.empty((T + 1, n, h), dtype=dtype)
+        H = np.empty((T + 1, h, n), dtype=dtype)
         H[0] = self._initial(n, states, dtype, 0)
         for t in range(T):
             z = H[t + 1]
-            np.matmul(H[t], Wh, out=z)
+            np.matmul(WhT, H[t], out=z)
             z += XW[t]
             np.tanh(z, out=z)
         return H[1:], H
@@ -242,11 +255,10 @@ class SimpleRNN(_Recurrent):
     def _bptt(self, H, dY, dlast, n, T):
         h = self.units
         Wh = self.params["W"][:h]
-        WhT = np.ascontiguousarray(Wh.T)
         D = H[1:] * H[1:]
         np.subtract(1, D, out=D)
-        dZ = np.empty((T, n, h), dtype=H.dtype)
-        dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+        dZ = np.empty((T, h, n), dtype=H.dtype)
+        dh = np.zeros((h, n), dtype=H.dtype) if dlast is None else dlast.copy()
         for t in range(T - 1, -1, -1):
             dz = dZ[t]
             if dY is not None:
@@ -254,9 +266,8 @@ class SimpleRNN(_Recurrent):
                 dz *= D[t]
             else:
                 np.multiply(dh, D[t], out=dz)
-            dh = dz @ WhT
-        dWh = H[:-1].reshape(T * n, h).T @ dZ.reshape(T * n, h)
-        return dZ, (dh,), dWh
+            np.matmul(Wh, dz, out=dh)
+        return dZ, (dh,), [(H[:-1], slice(0, h))]
 
 
 @register
@@ -271,24 +282,23 @@ class GRU(_Recurrent):
                    "and a relevance gate Γr how much of it the candidate sees; helps against vanishing gradients.")
     n_gates = 3
 
-    def _run(self, xt, XW, n, T, states, dtype):
+    def _run(self, WhT, XW, n, T, states, dtype):
         h = self.units
-        W = self.params["W"]
-        Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
-        H = np.empty((T + 1, n, h), dtype=dtype)
+        WzrT, WcT = WhT[:2 * h], WhT[2 * h:]
+        H = np.empty((T + 1, h, n), dtype=dtype)
         H[0] = self._initial(n, states, dtype, 0)
-        G = np.empty((T, n, 3 * h), dtype=dtype)  # [u, r, c~] after activation
-        RH = np.empty((T, n, h), dtype=dtype)     # Γr * c<t-1>
+        G = np.empty((T, 3 * h, n), dtype=dtype)  # [u, r, c~] after activation
+        RH = np.empty((T, h, n), dtype=dtype)     # Γr * c<t-1>
         for t in range(T):
             g = G[t]
-            zr = g[:, :2 * h]
-            np.matmul(H[t], Wzr, out=zr)
-            zr += XW[t, :, :2 * h]
+            zr = g[:2 * h]
+            np.matmul(WzrT, H[t], out=zr)
+            zr += XW[t, :2 * h]
             _sigmoid_inplace(zr)
-            u, r, c = g[:, :h], g[:, h:2 * h], g[:, 2 * h:]
+            u, r, c = g[:h], g[h:2 * h], g[2 * h:]
             np.multiply(r, H[t], out=RH[t])
-            np.matmul(RH[t], Wc, out=c)
-            c += XW[t, :, 2 * h:]
+            np.matmul(WcT, RH[t], out=c)
+            c += XW[t, 2 * h:]
             np.tanh(c, out=c)
             # c<t> = c<t-1> + u * (c~ - c<t-1>)
             hn = H[t + 1]
@@ -301,36 +311,34 @@ class GRU(_Recurrent):
         H, G, RH = cache
         h = self.units
         W = self.params["W"]
-        WzrT = np.ascontiguousarray(W[:h, :2 * h].T)
-        WcT = np.ascontiguousarray(W[:h, 2 * h:].T)
-        U, R, C = G[..., :h], G[..., h:2 * h], G[..., 2 * h:]
+        Wzr = np.ascontiguousarray(W[:h, :2 * h])
+        Wc = np.ascontiguousarray(W[:h, 2 * h:])
+        U, R, C = G[:, :h], G[:, h:2 * h], G[:, 2 * h:]
         D = np.empty_like(G)  # local derivatives of the activations
-        np.multiply(G[..., :2 * h], 1 - G[..., :2 * h], out=D[..., :2 * h])
-        np.multiply(C, C, out=D[..., 2 * h:])
-        np.subtract(1, D[..., 2 * h:], out=D[..., 2 * h:])
-        dZ = np.empty((T, n, 3 * h), dtype=H.dtype)
-        dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+        np.subtract(1, G[:, :2 * h], out=D[:, :2 * h])
+        D[:, :2 * h] *= G[:, :2 * h]
+        np.multiply(C, C, out=D[:, 2 * h:])
+        np.subtract(1, D[:, 2 * h:], out=D[:, 2 * h:])
+        dZ = np.empty((T, 3 * h, n), dtype=H.dtype)
+        dh = np.zeros((h, n), dtype=H.dtype) if dlast is None else dlast.copy()
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh = dh + dY[t]
             dz = dZ[t]
             hp = H[t]
             u = U[t]
-            np.subtract(C[t], hp, out=dz[:, :h])
-            dz[:, :h] *= dh                                 # d u
-            np.multiply(dh, u, out=dz[:, 2 * h:])           # d c~
-            dz[:, 2 * h:] *= D[t, :, 2 * h:]
-            drh = dz[:, 2 * h:] @ WcT                       # d (r * h_prev)
-            np.multiply(drh, hp, out=dz[:, h:2 * h])        # d r
-            dz[:, :2 * h] *= D[t, :, :2 * h]
+            np.subtract(C[t], hp, out=dz[:h])
+            dz[:h] *= dh                                 # d u
+            np.multiply(dh, u, out=dz[2 * h:])           # d c~
+            dz[2 * h:] *= D[t, 2 * h:]
+            drh = Wc @ dz[2 * h:]                        # d (r * h_prev)
+            np.multiply(drh, hp, out=dz[h:2 * h])        # d r
+            dz[:2 * h] *= D[t, :2 * h]
             dhp = dh - dh * u
             dhp += drh * R[t]
-            dhp += dz[:, :2 * h] @ WzrT
+            dhp += Wzr @ dz[:2 * h]
             dh = dhp
-        dWh = np.empty((h, 3 * h), dtype=H.dtype)
-        dWh[:, :2 * h] = H[:-1].reshape(T * n, h).T @ dZ[..., :2 * h].reshape(T * n, 2 * h)
-        dWh[:, 2 * h:] = RH.reshape(T * n, h).T @ dZ[..., 2 * h:].reshape(T * n, h)
-        return dZ, (dh,), dWh
+        return dZ, (dh,), [(H[:-1], slice(0, 2 * h)), (RH, slice(2 * h, 3 * h))]
 
 
 @register
@@ -352,64 +360,62 @@ class LSTM(_Recurrent):
         h = self.units
         b[2 * h:3 * h] = 1.0
 
-    def _run(self, xt, XW, n, T, states, dtype):
+    def _run(self, WhT, XW, n, T, states, dtype):
         h = self.units
-        Wh = self.params["W"][:h]
-        H = np.empty((T + 1, n, h), dtype=dtype)
-        C = np.empty((T + 1, n, h), dtype=dtype)
+        H = np.empty((T + 1, h, n), dtype=dtype)
+        C = np.empty((T + 1, h, n), dtype=dtype)
         H[0] = self._initial(n, states, dtype, 0)
         C[0] = self._initial(n, states, dtype, 1)
-        G = np.empty((T, n, 4 * h), dtype=dtype)  # [i, o, f, c~] after activation
-        TC = np.empty((T, n, h), dtype=dtype)      # tanh(c<t>)
-        tmp = np.empty((n, h), dtype=dtype)
+        G = np.empty((T, 4 * h, n), dtype=dtype)  # [i, o, f, c~] after activation
+        TC = np.empty((T, h, n), dtype=dtype)      # tanh(c<t>)
+        tmp = np.empty((h, n), dtype=dtype)
         for t in range(T):
             g = G[t]
-            np.matmul(H[t], Wh, out=g)
+            np.matmul(WhT, H[t], out=g)
             g += XW[t]
-            _sigmoid_inplace(g[:, :3 * h])
-            np.tanh(g[:, 3 * h:], out=g[:, 3 * h:])
+            _sigmoid_inplace(g[:3 * h])
+            np.tanh(g[3 * h:], out=g[3 * h:])
             c = C[t + 1]
-            np.multiply(g[:, 2 * h:3 * h], C[t], out=c)
-            np.multiply(g[:, :h], g[:, 3 * h:], out=tmp)
+            np.multiply(g[2 * h:3 * h], C[t], out=c)
+            np.multiply(g[:h], g[3 * h:], out=tmp)
             c += tmp
             np.tanh(c, out=TC[t])
-            np.multiply(g[:, h:2 * h], TC[t], out=H[t + 1])
+            np.multiply(g[h:2 * h], TC[t], out=H[t + 1])
         return H[1:], (H, C, G, TC)
 
     def _bptt(self, cache, dY, dlast, n, T):
         H, C, G, TC = cache
         h = self.units
-        WhT = np.ascontiguousarray(self.params["W"][:h].T)
+        Wh = self.params["W"][:h]
         dtype = H.dtype
         # derivatives of the activations, for all steps at once
         D = np.empty_like(G)
-        np.subtract(1, G[..., :3 * h], out=D[..., :3 * h])
-        D[..., :3 * h] *= G[..., :3 * h]
-        np.multiply(G[..., 3 * h:], G[..., 3 * h:], out=D[..., 3 * h:])
-        np.subtract(1, D[..., 3 * h:], out=D[..., 3 * h:])
+        np.subtract(1, G[:, :3 * h], out=D[:, :3 * h])
+        D[:, :3 * h] *= G[:, :3 * h]
+        np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=D[:, 3 * h:])
+        np.subtract(1, D[:, 3 * h:], out=D[:, 3 * h:])
         DTC = TC * TC
         np.subtract(1, DTC, out=DTC)
-        DTC *= G[..., h:2 * h]  # o * (1 - tanh(c)^2)
-        dZ = np.empty((T, n, 4 * h), dtype=dtype)
-        dh = np.zeros((n, h), dtype=dtype) if dlast is None else dlast.copy()
-        dc = np.zeros((n, h), dtype=dtype)
-        tmp = np.empty((n, h), dtype=dtype)
+        DTC *= G[:, h:2 * h]  # o * (1 - tanh(c)^2)
+        dZ = np.empty((T, 4 * h, n), dtype=dtype)
+        dh = np.zeros((h, n), dtype=dtype) if dlast is None else dlast.copy()
+        dc = np.zeros((h, n), dtype=dtype)
+        tmp = np.empty((h, n), dtype=dtype)
         for t in range(T - 1, -1, -1):
             if dY is not None:
                 dh += dY[t]
             g = G[t]
             dz = dZ[t]
-            np.multiply(dh, TC[t], out=dz[:, h:2 * h])             # d o
+            np.multiply(dh, TC[t], out=dz[h:2 * h])             # d o
             np.multiply(dh, DTC[t], out=tmp)
-            dc += tmp                                              # d c<t>
-            np.multiply(dc, g[:, 3 * h:], out=dz[:, :h])           # d i
-            np.multiply(dc, C[t], out=dz[:, 2 * h:3 * h])          # d f
-            np.multiply(dc, g[:, :h], out=dz[:, 3 * h:])           # d c~
-            dc *= g[:, 2 * h:3 * h]                                # d c<t-1>
+            dc += tmp                                          # d c<t>
+            np.multiply(dc, g[3 * h:], out=dz[:h])             # d i
+            np.multiply(dc, C[t], out=dz[2 * h:3 * h])         # d f
+            np.multiply(dc, g[:h], out=dz[3 * h:])             # d c~
+            dc *= g[2 * h:3 * h]                               # d c<t-1>
             dz *= D[t]
-            np.matmul(dz, WhT, out=dh)                             # d a<t-1>
-        dWh = H[:-1].reshape(T * n, h).T @ dZ.reshape(T * n, 4 * h)
-        return dZ, (dh, dc), dWh
+            np.matmul(Wh, dz, out=dh)                          # d a<t-1>
+        return dZ, (dh, dc), [(H[:-1], slice(0, 4 * h))]
 
 
 # ------------------------------------------------------------------------------------------------
