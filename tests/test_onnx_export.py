@@ -70,6 +70,9 @@ CASES = {
         "units": 3, "return_sequences": True}}, merge="sum")), ("Flatten", {})], (4, 2)),
     "time_distributed": ([("TimeDistributed", dict(layer={"type": "Dense", "config": {"units": 4}})),
                           ("Reshape", dict(shape=[2, 12]))], (6, 3)),
+    "time_distributed_conv": ([("TimeDistributed", dict(layer={"type": "Conv2D", "config": {
+        "filters": 2, "kernel_size": 3, "padding": "same"}})), ("TimeDistributed", dict(layer={
+            "type": "Flatten", "config": {}})), ("LSTM", dict(units=3))], (4, 1, 5, 5)),
     "embedding_learned_state": ([("Embedding", dict(input_dim=10, output_dim=4)),
                                  ("LSTM", dict(units=3, initial_state="learned"))], (5,)),
     "reset_after_gru": ([("ResetAfterGRU", dict(units=3, return_sequences=True)),

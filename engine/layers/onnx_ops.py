@@ -271,9 +271,14 @@ class ConstantOp(Layer):
         return dx
 
 
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
 def _reset_after_gru_class():
-    """Defined lazily on the recurrent module's GRU (imported here, after the recurrent layers)."""
-    from .recurrent import GRU, _sigmoid_inplace
+    """Defined on the recurrent module's GRU (configuration, shapes, weight layout and build are
+    shared); the computation is self-contained here, in batch-major (N, units) arrays."""
+    from .recurrent import GRU
 
     @register
     class ResetAfterGRU(GRU):
@@ -282,8 +287,10 @@ def _reset_after_gru_class():
         The relevance gate multiplies the recurrent product instead of the memory:
         c~<t> = tanh(x<t> Wx_c + b_c + Γr * (c<t-1> Wa_c + bh)), with its own recurrent bias ``bh``
         (ONNX GRU with linear_before_reset=1). Everything else is the course notes' GRU:
-        c<t> = Γu * c~<t> + (1 - Γu) * c<t-1>. Weights as in GRU, plus ``bh`` of shape (units,).
-        x : ndarray of shape (N, T, F). Returns (N, T, units) or (N, units).
+        c<t> = Γu * c~<t> + (1 - Γu) * c<t-1>. Weights as in GRU (W of shape (units + F, 3 units),
+        rows [a<t-1>; x<t>], column blocks [u, r, c~]; b of shape (3 units,)), plus ``bh`` (units,).
+        x : ndarray of shape (N, T, F); optional a<0> of shape (N, units).
+        Returns (N, T, units) with return_sequences, else (N, units).
         """
 
         description = ("GRU as PyTorch and Keras compute it: the relevance gate Γr scales the recurrent part "
@@ -298,63 +305,87 @@ def _reset_after_gru_class():
             self.params["bh"] = np.zeros(self.units, dtype=dtype)
             self.grads["bh"] = np.zeros(self.units, dtype=dtype)
 
-        def _run(self, xt, XW, n, T, states, dtype):
+        def forward(self, x, *states, training=False):
+            W, b, bh = self.params["W"], self.params["b"], self.params["bh"]
+            dtype = W.dtype
+            x = np.asarray(x, dtype=dtype)
+            if x.ndim != 3:
+                raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
+            n, T, _ = x.shape
             h = self.units
-            W = self.params["W"]
-            bh = self.params["bh"]
-            Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
+            xt = x.transpose(1, 0, 2)
+            if self.go_backwards:
+                xt = xt[::-1]
+            xt = np.ascontiguousarray(xt)                       # (T, N, F)
+            XW = xt @ W[h:] + b                                 # (T, N, 3h)
             H = np.empty((T + 1, n, h), dtype=dtype)
-            H[0] = self._initial(n, states, dtype, 0)
-            G = np.empty((T, n, 3 * h), dtype=dtype)   # [u, r, c~] after activation
-            HC = np.empty((T, n, h), dtype=dtype)      # c<t-1> Wa_c + bh
+            if states:
+                H[0] = np.asarray(states[0], dtype=dtype)
+            elif "a0" in self.params:
+                H[0] = self.params["a0"]
+            else:
+                H[0] = 0
+            G = np.empty((T, n, 3 * h), dtype=dtype)            # [u, r, c~] after activation
+            HC = np.empty((T, n, h), dtype=dtype)               # a<t-1> Wa_c + bh
+            Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
             for t in range(T):
                 g = G[t]
-                zr = g[:, :2 * h]
-                np.matmul(H[t], Wzr, out=zr)
-                zr += XW[t, :, :2 * h]
-                _sigmoid_inplace(zr)
-                u, r, c = g[:, :h], g[:, h:2 * h], g[:, 2 * h:]
-                np.matmul(H[t], Wc, out=HC[t])
-                HC[t] += bh
-                np.multiply(r, HC[t], out=c)
-                c += XW[t, :, 2 * h:]
-                np.tanh(c, out=c)
-                hn = H[t + 1]
-                np.subtract(c, H[t], out=hn)
-                hn *= u
-                hn += H[t]
-            return H[1:], (H, G, HC)
+                g[:, :2 * h] = _sigmoid(H[t] @ Wzr + XW[t, :, :2 * h])
+                HC[t] = H[t] @ Wc + bh
+                g[:, 2 * h:] = np.tanh(XW[t, :, 2 * h:] + g[:, h:2 * h] * HC[t])
+                H[t + 1] = H[t] + g[:, :h] * (g[:, 2 * h:] - H[t])
+            self._cache = (xt, H, G, HC, len(states)) if training else None
+            if self.return_sequences:
+                out = H[1:][::-1] if self.go_backwards else H[1:]
+                return np.ascontiguousarray(out.transpose(1, 0, 2))
+            return H[T].copy()
 
-        def _bptt(self, cache, dY, dlast, n, T):
-            H, G, HC = cache
-            h = self.units
+        def backward(self, dy):
+            if self._cache is None:
+                raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True")
+            xt, H, G, HC, n_states = self._cache
             W = self.params["W"]
-            WzrT = np.ascontiguousarray(W[:h, :2 * h].T)
-            WcT = np.ascontiguousarray(W[:h, 2 * h:].T)
-            U, R, C = G[..., :h], G[..., h:2 * h], G[..., 2 * h:]
-            dZ = np.empty((T, n, 3 * h), dtype=H.dtype)
-            dHC = np.empty((T, n, h), dtype=H.dtype)
-            dh = np.zeros((n, h), dtype=H.dtype) if dlast is None else dlast.copy()
+            h = self.units
+            T, n, _ = xt.shape
+            dy = np.asarray(dy, dtype=W.dtype)
+            if self.return_sequences:
+                dY = dy.transpose(1, 0, 2)
+                if self.go_backwards:
+                    dY = dY[::-1]
+                dh = np.zeros((n, h), dtype=W.dtype)
+            else:
+                dY = None
+                dh = dy.copy()
+            WzrT, WcT = W[:h, :2 * h].T, W[:h, 2 * h:].T
+            dZ = np.empty((T, n, 3 * h), dtype=W.dtype)
+            dHC = np.empty((T, n, h), dtype=W.dtype)
             for t in range(T - 1, -1, -1):
                 if dY is not None:
                     dh = dh + dY[t]
+                hp = H[t]
+                u, r, c = G[t, :, :h], G[t, :, h:2 * h], G[t, :, 2 * h:]
                 dz = dZ[t]
-                hp, u, r, c = H[t], U[t], R[t], C[t]
-                dz[:, :h] = dh * (c - hp) * u * (1 - u)            # through Γu
-                dz[:, 2 * h:] = dh * u * (1 - c * c)               # through c~ (pre-tanh)
+                dz[:, :h] = dh * (c - hp) * u * (1 - u)             # through the update gate
+                dz[:, 2 * h:] = dh * u * (1 - c * c)                # through the candidate (pre-tanh)
                 dHC[t] = dz[:, 2 * h:] * r
-                dz[:, h:2 * h] = dz[:, 2 * h:] * HC[t] * r * (1 - r)  # through Γr
+                dz[:, h:2 * h] = dz[:, 2 * h:] * HC[t] * r * (1 - r)  # through the relevance gate
                 dh = dh * (1 - u) + dHC[t] @ WcT + dz[:, :2 * h] @ WzrT
-            dWh = np.empty((h, 3 * h), dtype=H.dtype)
-            Hp = H[:-1].reshape(T * n, h).T
-            dWh[:, :2 * h] = Hp @ dZ[..., :2 * h].reshape(T * n, 2 * h)
-            dWh[:, 2 * h:] = Hp @ dHC.reshape(T * n, h)
-            self._dbh = dHC.sum(axis=(0, 1))
-            return dZ, (dh,), dWh
-
-        def backward(self, dy):
-            dx = super().backward(dy)
-            self.grads["bh"] = self._dbh.astype(self.params["bh"].dtype)
+            Hp = H[:-1].reshape(T * n, h)
+            gW = np.empty_like(W)
+            gW[:h, :2 * h] = Hp.T @ dZ[..., :2 * h].reshape(T * n, 2 * h)
+            gW[:h, 2 * h:] = Hp.T @ dHC.reshape(T * n, h)
+            gW[h:] = xt.reshape(T * n, -1).T @ dZ.reshape(T * n, 3 * h)
+            self.grads["W"] = gW
+            self.grads["b"] = dZ.sum(axis=(0, 1))
+            self.grads["bh"] = dHC.sum(axis=(0, 1))
+            dx = dZ @ W[h:].T                                    # (T, N, F)
+            if self.go_backwards:
+                dx = dx[::-1]
+            dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
+            if "a0" in self.params:
+                self.grads["a0"] = dh.sum(axis=0) if n_states == 0 else np.zeros_like(self.params["a0"])
+            if n_states:
+                return dx, dh
             return dx
 
     return ResetAfterGRU

@@ -383,9 +383,14 @@ def _time_distributed(ex, node, layer, xs, in_shapes, out_shape, out):
     T = in_shapes[0][0]
     step = tuple(in_shapes[0][1:])
     step_out = tuple(out_shape[1:])
+    first = len(ex.nodes)
     flat = ex.op("Reshape", [xs[0], ex.ints(f"{node}/steps", [-1] + list(step))], name=f"{node}/merge_time")
-    y = fn(ex, f"{node}/inner", inner, [flat], [step], step_out, None)
-    return ex.op("Reshape", [y, ex.ints(f"{node}/unsteps", [-1, T] + list(step_out))], out, name=node)
+    # the inner layer's weights keep the wrapper's keys: initializers "<node>/W", "<node>/b"
+    y = fn(ex, node, inner, [flat], [step], step_out, None)
+    y = ex.op("Reshape", [y, ex.ints(f"{node}/unsteps", [-1, T] + list(step_out))], out, name=f"{node}/split_time")
+    # batch and time merged in one axis: no plain layer reads that back, so mark it as one layer
+    _composite(ex, node, layer, xs, y, first=first)
+    return y
 
 
 # -- embedding and attention ------------------------------------------------------------------------------
@@ -443,14 +448,14 @@ def _additive_attention(ex, node, layer, xs, in_shapes, out_shape, out):
 
 
 # -- composites: exported as their sub-graph, folded back into one layer by our importer --------------
-def _composite(ex, node, layer, xs, out):
-    """Record that the ONNX nodes named ``node/...`` form the engine layer ``layer`` (for re-import)."""
-    import json
-
-    ex.composites.append({"node": node, "type": layer.type_name, "config": {k: v for k, v in layer.get_config().items()
-                                                                            if k != "name"},
-                          "inputs": list(xs), "output": out, "prefix": f"{node}/"})
-    return json
+def _composite(ex, node, layer, xs, out, first=None):
+    """Record that the ONNX nodes written for ``layer`` (from index ``first`` on, else those named
+    ``node`` or ``node/...``) form that one engine layer, for our importer to fold back."""
+    names = [n.name for n in ex.nodes[first:]] if first is not None else \
+        [n.name for n in ex.nodes if n.name == node or n.name.startswith(f"{node}/")]
+    ex.composites.append({"node": node, "type": layer.type_name,
+                          "config": {k: v for k, v in layer.get_config().items() if k != "name"},
+                          "inputs": list(xs), "output": out, "prefix": f"{node}/", "nodes": names})
 
 
 def _param_const(ex, node, layer, key):

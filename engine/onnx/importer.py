@@ -87,6 +87,13 @@ def _safe_name(name):
     return name
 
 
+def _in_composite(name, comp):
+    """Whether ONNX node ``name`` belongs to the composite layer ``comp`` (from our exporter's metadata)."""
+    if "nodes" in comp:
+        return name in comp["nodes"]
+    return name == comp["node"] or name.startswith(comp["prefix"])
+
+
 def _s(v):
     return v.decode() if isinstance(v, bytes) else v
 
@@ -370,7 +377,7 @@ class _Importer:
         done = set()
         for node in g.node:
             where = f"{node.op_type} '{node.name}'" if node.name else node.op_type
-            comp = next((c for c in composites if node.name == c["node"] or node.name.startswith(c["prefix"])), None)
+            comp = next((c for c in composites if _in_composite(node.name, c)), None)
             if comp is not None:
                 if comp["node"] not in done:
                     done.add(comp["node"])
@@ -432,8 +439,12 @@ class _Importer:
             if prop.key == COMPOSITES_KEY:
                 try:
                     items = json.loads(prop.value)
-                    return [c for c in items if isinstance(c, dict) and {"node", "type", "config", "inputs", "output",
-                                                                         "prefix"} <= set(c)]
+                    comps = [c for c in items if isinstance(c, dict) and {"node", "type", "config", "inputs",
+                                                                          "output", "prefix"} <= set(c)]
+                    for c in comps:
+                        if "nodes" in c:
+                            c["nodes"] = set(c["nodes"])
+                    return comps
                 except (ValueError, TypeError):
                     return []
         return []
