@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._make_toolbar()
+        self._make_panels()
         self.statusBar().showMessage("Ready", 3000)
         self.zoom_label = QLabel("100 %")
         self.zoom_label.setToolTip("Zoom (wheel, Ctrl+= / Ctrl+-, Ctrl+0 fits the network)")
@@ -242,6 +243,21 @@ class MainWindow(QMainWindow):
             if callable(fn):
                 self.layer_selected.connect(fn)
                 break
+
+    def _make_panels(self):
+        """The task panels (each its own module); one that fails to import is left out."""
+        try:
+            from .panels.digits import DigitsPanel
+        except ImportError:
+            return
+        try:
+            dock = self.add_panel(DigitsPanel(), "Digits", Qt.BottomDockWidgetArea)
+        except Exception as exc:  # noqa: BLE001 - never block the window on a panel
+            self._pending_status = f"the digits panel could not start: {exc}"
+            return
+        if self.training_dock is not None:
+            self.tabifyDockWidget(self.training_dock, dock)
+            self.training_dock.raise_()
 
     # -- actions ---------------------------------------------------------------------------------
     def _action(self, text, slot, shortcut=None, tip=None, icon=None):
@@ -716,6 +732,9 @@ class MainWindow(QMainWindow):
                 self.training_dock.shutdown()
             except Exception:  # noqa: BLE001
                 pass
+        for dock in self.panels.values():
+            if hasattr(dock.widget(), "shutdown"):
+                dock.widget().shutdown()
         event.accept()
 
     def showEvent(self, event):  # noqa: N802

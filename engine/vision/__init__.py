@@ -1,0 +1,1 @@
+"""Vision task maths shared by the panels (no Qt): digit preprocessing (:mod:`.digits`), ..."""

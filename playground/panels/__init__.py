@@ -1,0 +1,1 @@
+"""Task panels of the playground (each its own module): digits, ..."""
