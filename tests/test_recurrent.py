@@ -215,3 +215,35 @@ def test_rnns_train_in_a_network_and_run_in_float32_and_float64():
     y64 = net.forward(ids)
     assert y64.dtype == np.float64
     np.testing.assert_allclose(y32, y64, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_documented_onnx_mapping_matches_onnxruntime(kind):
+    """The layouts documented in engine/layers/recurrent.py map onto ONNX's RNN/GRU/LSTM operators."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+
+    Hn, F, T, N = 4, 3, 5, 2
+    cls = {"RNN": SimpleRNN, "GRU": GRU, "LSTM": LSTM}[kind]
+    layer = _built(cls(units=Hn, return_sequences=True), [(T, F)], dtype=np.float32, perturb=0.3)
+    W = layer.params["W"].astype(np.float32)
+    b = layer.params["b"].astype(np.float32)
+    Wx, Wh = W[Hn:].T.copy(), W[:Hn].T.copy()  # (G H, F), (G H, H)
+    if kind == "GRU":  # ONNX's z keeps the old state: z = 1 - Γu, so the u block is negated
+        Wx[:Hn] *= -1
+        Wh[:Hn] *= -1
+        b = b.copy()
+        b[:Hn] *= -1
+    B = np.concatenate([b, np.zeros_like(b)])[None]
+    inits = [numpy_helper.from_array(Wx[None], "W"), numpy_helper.from_array(Wh[None], "R"),
+             numpy_helper.from_array(B, "B")]
+    node = helper.make_node(kind, ["X", "W", "R", "B"], ["Y"], hidden_size=Hn)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, N, F])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(9).standard_normal((N, T, F)).astype(np.float32)
+    (y,) = sess.run(None, {"X": x.transpose(1, 0, 2).copy()})  # (T, 1, N, H)
+    np.testing.assert_allclose(layer.forward(x), y[:, 0].transpose(1, 0, 2), atol=1e-5)
