@@ -417,6 +417,7 @@ class Trainer:
         info = getattr(data, "info", None) or {}
         self._sequence_accuracy = isinstance(info, dict) and info.get("accuracy") == "sequence"
         self.accuracy_fn = accuracy_fn
+        self._check_fit()
         self.optimizer = get_optimizer(config.optimizer, network.parameters())
         self.schedule = get_schedule(config.schedule)
         self.lr0 = self.optimizer.lr
@@ -440,6 +441,17 @@ class Trainer:
         self._producer = None
         self._producer_stop = threading.Event()
         self._node_kinds = {name: getattr(node.layer, "kind", None) for name, node in network.nodes.items()}
+
+    def _check_fit(self):
+        """Fail early, with a clear error, when the data does not fit the network or the loss."""
+        try:
+            out = self.network.forward(_slice(self.x_train, 0, 2), training=False)
+            compute_cost(self.network, out, _slice(self.y_train, 0, 2), self.loss_spec,
+                         regularization=False, fuse=False)
+        except EngineError:
+            raise
+        except (ValueError, IndexError, TypeError) as exc:
+            raise DataError(f"the data does not fit the network: {exc}") from None
 
     # -- control (any thread) --------------------------------------------------------------------
     def pause(self):

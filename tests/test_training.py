@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import Network
-from engine.errors import ConfigError, DataError
+from engine.errors import ConfigError, DataError, EngineError
 from engine.layers import Activation, Concatenate, Dense, Input
 from engine.training import TrainConfig, Trainer, train
 
@@ -399,13 +399,17 @@ def test_bad_data_is_a_clear_error():
 
 def test_error_in_thread_is_reported():
     d = spiral_data(100)
-    d.y_train = d.y_train + 5  # class indices out of range for 2 classes
+
+    def broken_augment(xb, rng):
+        raise DataError("augmentation broke")
+
     events = []
-    t = Trainer(mlp(), d, {"epochs": 1}, callback=events.append)
+    t = Trainer(mlp(), d, {"epochs": 1}, callback=events.append, augment=broken_augment)
     t.start()
     assert t.join(WAIT) is None
     assert isinstance(t.error, DataError)
-    assert events[-1]["type"] == "error" and "out of range" in events[-1]["message"]
+    assert events[-1]["type"] == "error" and "augmentation broke" in events[-1]["message"]
+    assert not any(th.name == "trainer-prefetch" and th.is_alive() for th in threading.enumerate())
 
 
 def test_second_run_continues_training():
@@ -480,3 +484,14 @@ def test_fuzzed_training_settings_give_config_or_clear_error(d):
     else:
         assert cfg.epochs >= 1 and (cfg.batch_size is None or cfg.batch_size >= 1)
         TrainConfig.from_dict(cfg.to_dict())
+
+
+def test_data_that_does_not_fit_fails_before_training():
+    d = spiral_data(100)
+    d.x_train = np.zeros((70, 3), np.float32)
+    with pytest.raises(EngineError, match=r"\(2,\)"):
+        Trainer(mlp(), d, {})
+    d = spiral_data(100)
+    d.y_train = d.y_train + 5  # class indices out of range for 2 classes
+    with pytest.raises(DataError, match="out of range"):
+        Trainer(mlp(), d, {})
