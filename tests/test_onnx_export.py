@@ -146,6 +146,7 @@ def test_dropout_is_left_out(tmp_path):
     report = export_network(net, tmp_path / "m.onnx")
     ops = [n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node]
     assert "Dropout" not in ops and report.ok
+    assert any("Dropout left out" in note for note in report.notes)
 
 
 def test_lstm_exports_as_onnx_lstm_with_dynamic_batch(tmp_path):

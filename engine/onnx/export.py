@@ -38,6 +38,7 @@ class _Exporter:
         self.used = set()
         self.node_names = set()
         self.composites = []
+        self.notes = []
 
     def fresh(self, base):
         name = base
@@ -125,7 +126,8 @@ def _activation(ex, node, layer, xs, in_shapes, out_shape, out):
 
 @converter("Dropout")
 def _dropout(ex, node, layer, xs, in_shapes, out_shape, out):
-    return xs[0]  # the identity at inference: left out
+    ex.notes.append(f"{node}: Dropout left out (it passes values through at inference)")
+    return xs[0]
 
 
 @converter("Flatten")
@@ -453,6 +455,7 @@ def _composite(ex, node, layer, xs, out, first=None):
     ``node`` or ``node/...``) form that one engine layer, for our importer to fold back."""
     names = [n.name for n in ex.nodes[first:]] if first is not None else \
         [n.name for n in ex.nodes if n.name == node or n.name.startswith(f"{node}/")]
+    ex.notes.append(f"{node}: {layer.type_name} written as its sub-graph of {len(names)} ONNX nodes")
     ex.composites.append({"node": node, "type": layer.type_name,
                           "config": {k: v for k, v in layer.get_config().items() if k != "name"},
                           "inputs": list(xs), "output": out, "prefix": f"{node}/", "nodes": names})
@@ -559,6 +562,11 @@ def export_graph(ex, network, shapes, values, order=None, prefix=""):
 
 def to_onnx_model(network, doc_string="", batch_name="batch"):
     """Build the ONNX ModelProto of a built network (no file, no check)."""
+    return _build_model(network, doc_string, batch_name)[0]
+
+
+def _build_model(network, doc_string="", batch_name="batch"):
+    """(ModelProto, notes): notes say what was left out or written as a sub-graph."""
     from onnx import TensorProto, helper
 
     if not network.built:
@@ -596,7 +604,7 @@ def to_onnx_model(network, doc_string="", batch_name="batch"):
 
         helper.set_model_props(model, {COMPOSITES_KEY: json.dumps(ex.composites)})
     model.ir_version = min(model.ir_version, 10)
-    return model
+    return model, list(ex.notes)
 
 
 def export_network(network, path=None, doc_string="", batch=4, seed=0, tolerance=1e-4):
@@ -613,7 +621,7 @@ def export_network(network, path=None, doc_string="", batch=4, seed=0, tolerance
     dtype = network.dtype
     if network.built and np.dtype(dtype) != np.float32:
         network.astype(np.float32)
-    model = to_onnx_model(network, doc_string=doc_string)
+    model, notes = _build_model(network, doc_string=doc_string)
     checker_ok, msg = True, ""
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -643,4 +651,4 @@ def export_network(network, path=None, doc_string="", batch=4, seed=0, tolerance
                 os.unlink(tmp)
             raise
     return ExportReport(max_abs_diff=diff, checker_ok=checker_ok, path=path, opset=OPSET, tolerance=tolerance,
-                        checker_message=msg, batch_size=batch)
+                        checker_message=msg, batch_size=batch, notes=notes)
