@@ -434,11 +434,14 @@ def _layer_spec(layer):
 class _Wrapper(Layer):
     """A layer holding sub-layers whose arrays it exposes under prefixed keys (same arrays)."""
 
+    #: expose sub-layer arrays as "prefix/key" (False: under the sub-layer's own keys)
+    prefix_keys = True
+
     def _collect(self):
         params, grads = {}, {}
         for prefix, sub in self.sublayers().items():
             for k, v in sub.params.items():
-                key = f"{prefix}/{k}" if prefix else k
+                key = f"{prefix}/{k}" if self.prefix_keys else k
                 params[key] = v
                 g = sub.grads.get(k)
                 grads[key] = g if g is not None else np.zeros_like(v)
@@ -559,8 +562,10 @@ class TimeDistributed(_Wrapper):
     def get_config(self):
         return {**super().get_config(), "layer": self.layer}
 
+    prefix_keys = False
+
     def sublayers(self):
-        return {"": self.inner}
+        return {"layer": self.inner}
 
     def _step_shape(self, input_shapes):
         self._expect_inputs(input_shapes)
