@@ -347,3 +347,31 @@ def test_canvas_file_menu_round_trip_through_onnx(qtbot, tmp_path, monkeypatch):
     else:
         np.testing.assert_allclose(got, want, atol=1e-4)
     win.document.undo_stack.setClean()
+
+
+# -- every registered layer type, from its example in tests/layer_examples.py --------------------------
+def _example_cases():
+    from layer_examples import LAYER_EXAMPLES
+
+    for type_name in sorted(L):
+        if type_name == "Input":
+            continue
+        for i, ex in enumerate(LAYER_EXAMPLES.get(type_name, [])):
+            yield pytest.param(type_name, ex, id=f"{type_name}-{i}")
+
+
+@pytest.mark.parametrize("type_name, example", list(_example_cases()))
+def test_every_layer_example_matches_onnxruntime(type_name, example, tmp_path):
+    """ONNX parity (engine vs onnxruntime, float32, 1e-4) for every registered layer's examples."""
+    from engine.onnx.export import CONVERTERS, _layer_type
+
+    layer = L[type_name].from_config(dict(example["config"]))
+    if _layer_type(layer) not in CONVERTERS:
+        pytest.skip(f"{type_name} has no ONNX export")
+    net = Network("one_layer")
+    ins = [net.add(L["Input"](shape=tuple(s)), name=f"in{i}") for i, s in enumerate(example["input_shapes"])]
+    net.add(layer, ins, name="layer")
+    net.build(seed=0)
+    _perturb(net)
+    report = export_network(net, tmp_path / "m.onnx")
+    assert report.ok, report.summary()

@@ -53,7 +53,7 @@ class _Exporter:
         from onnx import numpy_helper
 
         name = self.fresh(base)
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(np.asarray(arr, dtype=dtype)), name))
+        self.inits.append(numpy_helper.from_array(np.array(arr, dtype=dtype, order="C"), name))  # keeps 0-d
         return name
 
     def ints(self, base, values):
