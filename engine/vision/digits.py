@@ -105,23 +105,33 @@ def ink_on_dark(grey):
     return g.astype(np.float32)
 
 
-def _area_weights(n_in, n_out, start, length):
-    """Matrix (n_out, n_in) averaging the input interval [start, start+length) into n_out cells."""
-    edges = start + length * np.arange(n_out + 1) / n_out
-    lo = np.arange(n_in)
-    # overlap of input pixel [i, i+1) with output cell [edges[j], edges[j+1])
-    left = np.maximum(edges[:-1, None], lo[None, :])
-    right = np.minimum(edges[1:, None], lo[None, :] + 1)
-    w = np.clip(right - left, 0.0, None)
-    w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-    return w.astype(np.float32)
+def _area_matrix(n_in, n_out, scale, offset):
+    """Matrix (n_out, n_in) of area-averaging resampling.
+
+    Input pixel i covers [offset + i*scale, offset + (i+1)*scale) in output pixel units; output
+    pixel j, covering [j, j+1), gets the mean of the input over that unit interval (an output
+    pixel only partly covered by the input gets a proportionally paler grey: anti-aliasing).
+    """
+    a = offset + scale * np.arange(n_in + 1, dtype=np.float64)
+    j = np.arange(n_out, dtype=np.float64)
+    left = np.maximum(a[None, :-1], j[:, None])
+    right = np.minimum(a[None, 1:], j[:, None] + 1)
+    return np.clip(right - left, 0.0, None).astype(np.float32)
 
 
-def resize_area(image, out_h, out_w):
-    """Area-averaging resize (anti-aliased when shrinking, bilinear-like when enlarging is not
-    needed here). image : ndarray (H, W) -> ndarray (out_h, out_w), float32."""
+def resize_area(image, scale, out_shape=None):
+    """Scale ``image`` (H, W) by ``scale`` with area averaging, keeping its aspect exactly.
+
+    The scaled image (H*scale by W*scale pixels, fractional) is centred in a grid of
+    ``out_shape`` (default: the sizes rounded up); edge pixels it covers partly get grey levels.
+    Returns an ndarray of shape out_shape, float32.
+    """
     h, w = image.shape
-    return _area_weights(h, out_h, 0.0, h) @ image.astype(np.float32) @ _area_weights(w, out_w, 0.0, w).T
+    sh, sw = h * scale, w * scale
+    oh, ow = out_shape or (max(1, int(np.ceil(sh - 1e-6))), max(1, int(np.ceil(sw - 1e-6))))
+    ry = _area_matrix(h, oh, scale, (oh - sh) / 2)
+    rx = _area_matrix(w, ow, scale, (ow - sw) / 2)
+    return ry @ image.astype(np.float32) @ rx.T
 
 
 def bounding_box(image, threshold=0.1):
@@ -167,9 +177,10 @@ def mnist_preprocess(image, threshold=0.1, box=BOX, frame=FRAME):
     crop = img[top:bottom, left:right]
     h, w = crop.shape
     scale = box / max(h, w)
-    # keep the aspect: the short side gets round(side * scale) pixels (at least 1)
-    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-    small = np.clip(resize_area(crop, nh, nw), 0.0, 1.0)
+    # keep the aspect exactly: the short side covers side * scale pixels, partly covered edge
+    # pixels get paler grey levels
+    small = np.clip(resize_area(crop, scale), 0.0, 1.0)
+    nh, nw = small.shape
     cy, cx = centre_of_mass(small)
     # integer shift that puts the centre of mass nearest the frame centre (as MNIST did)
     oy = int(round(CENTRE[0] * frame / FRAME - cy))
