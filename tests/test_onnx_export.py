@@ -375,3 +375,7 @@ def test_every_layer_example_matches_onnxruntime(type_name, example, tmp_path):
     _perturb(net)
     report = export_network(net, tmp_path / "m.onnx")
     assert report.ok, report.summary()
+    back = import_onnx(tmp_path / "m.onnx")  # and back, with the same outputs
+    feed = sample_batch(net, batch=3, seed=4)
+    x = feed if len(feed) > 1 else feed[net.inputs[0]]
+    np.testing.assert_allclose(back.forward(x), net.forward(x), atol=1e-4, rtol=1e-4)

@@ -825,10 +825,9 @@ class _Importer:
         axes = [int(v) % (rank + len(raw)) for v in raw]
         split, perm = list(s.split), list(s.perm)
         for ax in sorted(axes):
-            if ax == 0:
-                self.problem("a new axis in front of the batch axis")
-            # put the new size-1 axis right after the split axis of the onnx axis before it
-            after = perm[ax - 1] + 1
+            # put the new size-1 axis right after the split axis of the onnx axis before it (a lazy
+            # view: a (1, batch, units) state in front of the batch is fine until a layer needs it)
+            after = perm[ax - 1] + 1 if ax > 0 else 1
             split.insert(after, 1)
             perm = [p + 1 if p >= after else p for p in perm]
             perm.insert(ax, after)
@@ -1163,10 +1162,20 @@ class _Importer:
         if ins[4] and not self.is_const(ins[4]):
             self.problem("sequence_lens computed from the input")
         learned = {}
+        fed = []  # initial states computed by the network: extra inputs of the engine layer
+        for k, what in ((5, "initial_h"), (6, "initial_c")):
+            if ins[k] and not self.is_const(ins[k]):
+                st = self.sym(ins[k])
+                if dirs != 1 or len(st.shape) != 3 or st.shape[0] != 1 or st.shape[2] != H:
+                    self.problem(f"a computed {what} of shape {st.shape} (a fed state must be (1, batch, {H}))")
+                tmp = f"{ins[k]}::state"
+                self.syms[tmp] = Sym(st.node, st.eshape, [d for i, d in enumerate(st.split) if i != st.perm[0]],
+                                     [p - (p > st.perm[0]) for p in st.perm[1:]])
+                fed.append(self.plain(tmp)[0])
+        if fed and (len(fed) != (2 if kind == "LSTM" else 1) or ins[5] == "" or self.is_const(ins[5])):
+            self.problem("an LSTM fed only one of its initial states (a<0> and c<0> go together)")
         for k, what, key in ((5, "initial_h", "a0"), (6, "initial_c", "c0")):
-            if ins[k]:
-                if not self.is_const(ins[k]):
-                    self.problem(f"{what} computed from the network (only constant initial states are supported)")
+            if ins[k] and self.is_const(ins[k]):
                 h0 = np.asarray(self.consts[ins[k]], dtype=np.float64)
                 if h0.ndim != 3 or h0.shape[0] != dirs or h0.shape[2] != H:
                     self.problem(f"{what} of shape {h0.shape}")
@@ -1236,7 +1245,7 @@ class _Importer:
         if dirs == 1:
             layer = self.layer(type_name, units=H, return_sequences=return_seq,
                                go_backwards=(direction == "reverse"), **init_kw)
-            name = self.add(layer, [x], node.name or type_name.lower())
+            name = self.add(layer, [x] + fed, node.name or type_name.lower())
             self.weights[name] = weights_for(0)
         else:
             inner = self.layer(type_name, units=H, return_sequences=return_seq, **init_kw)
