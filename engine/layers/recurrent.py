@@ -74,6 +74,8 @@ class _Recurrent(Layer):
     n_inputs = None
     n_gates = 1
     n_states = 1  # a (and c for the LSTM)
+    #: the first ``sigmoid_rows`` gate blocks are sigmoid gates (their pre-activations come halved)
+    sigmoid_rows = 0
 
     def __init__(self, units, return_sequences=False, go_backwards=False, initial_state="zeros",
                  l1=0.0, l2=0.0, name=None, trainable=True):
@@ -170,10 +172,20 @@ class _Recurrent(Layer):
         if self.go_backwards:
             xt = xt[::-1]
         xt = np.ascontiguousarray(xt)
-        # the input part of every step at once: (T, G H, N)
-        XW = np.matmul(np.ascontiguousarray(W[h:].T), xt)
-        XW += b[:, None]
+        WxT = np.ascontiguousarray(W[h:].T)
         WhT = np.ascontiguousarray(W[:h].T)
+        bias = b
+        if self.sigmoid_rows:
+            # sigmoid(z) = 0.5 tanh(z / 2) + 0.5: halve the sigmoid gates' rows of these copies so one
+            # tanh call covers every gate block of a step
+            k = self.sigmoid_rows * h
+            WxT[:k] *= 0.5
+            WhT[:k] *= 0.5
+            bias = b.copy()
+            bias[:k] *= 0.5
+        # the input part of every step at once: (T, G H, N)
+        XW = np.matmul(WxT, xt)
+        XW += bias[:, None]
         out, cache = self._run(WhT, XW, n, T, states, dtype)  # out: (T, H, N)
         self._cache = (cache, xt, len(states), n, T) if training else None
         if self.return_sequences:
@@ -281,6 +293,7 @@ class GRU(_Recurrent):
     description = ("Gated recurrent unit: an update gate Γu decides how much of the memory c<t> to replace "
                    "and a relevance gate Γr how much of it the candidate sees; helps against vanishing gradients.")
     n_gates = 3
+    sigmoid_rows = 2
 
     def _run(self, WhT, XW, n, T, states, dtype):
         h = self.units
@@ -293,8 +306,10 @@ class GRU(_Recurrent):
             g = G[t]
             zr = g[:2 * h]
             np.matmul(WzrT, H[t], out=zr)
-            zr += XW[t, :2 * h]
-            _sigmoid_inplace(zr)
+            zr += XW[t, :2 * h]   # halved pre-activations
+            np.tanh(zr, out=zr)
+            zr *= 0.5
+            zr += 0.5
             u, r, c = g[:h], g[h:2 * h], g[2 * h:]
             np.multiply(r, H[t], out=RH[t])
             np.matmul(WcT, RH[t], out=c)
@@ -355,6 +370,7 @@ class LSTM(_Recurrent):
                    "information over many steps.")
     n_gates = 4
     n_states = 2
+    sigmoid_rows = 3
 
     def _init_bias(self, b):
         h = self.units
@@ -372,9 +388,11 @@ class LSTM(_Recurrent):
         for t in range(T):
             g = G[t]
             np.matmul(WhT, H[t], out=g)
-            g += XW[t]
-            _sigmoid_inplace(g[:3 * h])
-            np.tanh(g[3 * h:], out=g[3 * h:])
+            g += XW[t]            # the i, o, f rows come halved
+            np.tanh(g, out=g)
+            sg = g[:3 * h]
+            sg *= 0.5
+            sg += 0.5
             c = C[t + 1]
             np.multiply(g[2 * h:3 * h], C[t], out=c)
             np.multiply(g[:h], g[3 * h:], out=tmp)
