@@ -253,6 +253,13 @@ class SimpleRNN(_Recurrent):
                    "block's activation to the next.")
     n_gates = 1
 
+    def notes(self):
+        T = self.input_shapes[0][0] if self.input_shapes else 0
+        if T > 20:
+            return [f"a basic RNN struggles to carry information across {T} steps (vanishing gradients): "
+                    "a GRU or LSTM remembers longer"]
+        return []
+
     def _run(self, WhT, XW, n, T, states, dtype):
         h = self.units
         H = np.empty((T + 1, h, n), dtype=dtype)
@@ -506,6 +513,9 @@ class Bidirectional(_Wrapper):
 
     def get_config(self):
         return {**super().get_config(), "layer": self.layer, "merge": self.merge}
+
+    def notes(self):
+        return ["a bidirectional RNN needs the whole sequence before it predicts (not for real-time use)"]
 
     def sublayers(self):
         return {"forward": self.forward_layer, "backward": self.backward_layer}
