@@ -7,11 +7,17 @@ Torch runs with 2 threads in the same process. Prints both medians and the ratio
 
 import argparse
 import json
+import os
+import sys
 import time
 
-import numpy as np
+if __name__ == "__main__" and "--blas-threads" in sys.argv:  # must be set before numpy loads
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = \
+        sys.argv[sys.argv.index("--blas-threads") + 1]
 
-from engine.layers.recurrent import LSTM
+import numpy as np  # noqa: E402
+
+from engine.layers.recurrent import LSTM  # noqa: E402
 
 T, F, H, N = 30, 32, 128, 64
 
@@ -74,6 +80,8 @@ def measure(repeats=30, warmup=3):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="threads of NumPy's BLAS (OPENBLAS_NUM_THREADS); torch always uses 2")
     args = ap.parse_args(argv)
     ours, theirs = measure(args.repeats)
     print(f"numpy LSTM step : median {np.median(ours) * 1e3:8.2f} ms   best {ours.min() * 1e3:8.2f} ms")
