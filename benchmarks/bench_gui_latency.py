@@ -8,7 +8,7 @@ Measures
 The dock is shown (offscreen unless QT_QPA_PLATFORM says otherwise) at 1400x720 with the Curves
 tab (cost, accuracy, learning rate, gradient norms) visible, as a user would watch it.
 
-    python benchmarks/bench_gui_latency.py [--epochs 8] [--json artifacts/bench_gui_latency.json]
+    python benchmarks/bench_gui_latency.py [--epochs 30] [--json artifacts/bench_gui_latency.json]
 """
 
 import argparse
@@ -89,10 +89,14 @@ def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--preset", default="digits_mlp.json")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
+    ap.add_argument("--switch-interval", type=float, default=None,
+                    help="override sys.setswitchinterval (seconds) to compare GIL hand-over settings")
     args = ap.parse_args(argv)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     r = measure(args.epochs, args.preset)
     lat = r["latency_ms"]
     print(f"{r['preset']}: {r['epochs']} epochs in {r['train_seconds']:.1f} s, test accuracy "

@@ -141,6 +141,7 @@ class TrainingDock(QDockWidget):
         self.tabs.addTab(self.hist_plot, "Layer histograms")
         self.tabs.addTab(self.evaluation, "Evaluation")
         self.tabs.addTab(self.history_panel, "History")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         body = QSplitter(Qt.Horizontal)
         body.addWidget(scroll)
         body.addWidget(self.tabs)
@@ -189,6 +190,11 @@ class TrainingDock(QDockWidget):
                 return None
             self.history_panel.set_history(self._history)
         return self._history
+
+    def _on_tab_changed(self, index):
+        if self.tabs.widget(index) is self.history_panel:
+            if self.history is not None:  # opens the database on first look
+                self.history_panel.refresh()
 
     def set_history(self, history):
         self._history = history
@@ -416,6 +422,9 @@ class TrainingDock(QDockWidget):
         except EngineError as exc:
             self._show_error(str(exc))
             return False
+        except Exception as exc:  # noqa: BLE001 - never a traceback for a network the user built
+            self._show_error(f"cannot train this network: {type(exc).__name__}: {exc}")
+            return False
         self.worker = worker
         worker.events_ready.connect(self._drain)
         worker.run_failed.connect(self._show_error)
@@ -518,7 +527,7 @@ class TrainingDock(QDockWidget):
 
     # -- events ----------------------------------------------------------------------------------
     #: at most one redraw per this many seconds (the GUI thread's share of the work stays small)
-    MIN_REDRAW_INTERVAL = 0.065
+    MIN_REDRAW_INTERVAL = 0.05
 
     def _drain(self):
         """Take the worker's buffered events and probe, update the data and redraw the plots.
@@ -538,10 +547,12 @@ class TrainingDock(QDockWidget):
         if not events and probe is None:
             return
         new_epochs = []
+        last_step = None
         for ev in events:
             kind = ev.get("type")
             if kind == "step":
                 self._on_step(ev)
+                last_step = ev
             elif kind == "epoch":
                 self._on_epoch(ev)
                 new_epochs.append(ev)
@@ -557,6 +568,8 @@ class TrainingDock(QDockWidget):
                 self._history.add_epochs(self.run_id, [{**e, "epoch": int(e["epoch"]) + 1} for e in new_epochs])
             except Exception as exc:  # noqa: BLE001
                 self.status.setText(f"run history: {exc}")
+        if last_step is not None:
+            self._show_progress(last_step)
         if probe is not None:
             self._show_probe(probe)
         self.cost_plot.refresh()
@@ -583,11 +596,20 @@ class TrainingDock(QDockWidget):
         self.metrics_plot.add_lr(x, ev.get("lr"))
         self.grad_plot.add(x, ev.get("grad_norms"))
         self._last_step = ev
+
+    def _show_progress(self, ev):
+        """Progress bar and health overlay from the latest step event (once per redraw: a
+        QProgressBar repaints itself at once on every change)."""
+        spe = max(int(ev.get("steps_per_epoch") or 1), 1)
         epochs = int((self.doc.training or {}).get("epochs", 1)) if self.doc else 1
         total = max(epochs * spe, 1)
-        self.progress.setValue(int(1000 * min(ev.get("global_step", 0) / total, 1.0)))
-        self.progress.setFormat(f"epoch {ev.get('epoch', 0) + 1}/{epochs} · step {ev.get('step', 0) + 1}/{spe}"
-                                f" · {_fmt_time(ev.get('time_left'))} left")
+        value = int(1000 * min(ev.get("global_step", 0) / total, 1.0))
+        text = (f"epoch {ev.get('epoch', 0) + 1}/{epochs} · step {ev.get('step', 0) + 1}/{spe}"
+                f" · {_fmt_time(ev.get('time_left'))} left")
+        if text != self.progress.format():
+            self.progress.setFormat(text)
+        if value != self.progress.value():
+            self.progress.setValue(value)
         self._apply_health(ev.get("grad_norms"), ev.get("activation_stats"))
 
     def _on_epoch(self, ev):

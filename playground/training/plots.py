@@ -80,6 +80,17 @@ def epoch_span(x, total=None):
     return span
 
 
+def nice_ceiling(v):
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= v > 0."""
+    if not np.isfinite(v) or v <= 0:
+        return 1.0
+    e = math.floor(math.log10(v))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * 10 ** e >= v * (1 - 1e-12):
+            return m * 10 ** e
+    return 10.0 ** (e + 1)
+
+
 class XSpan:
     """Keeps plots' x axes at :func:`epoch_span` of the data, changing only when it grows."""
 
@@ -160,12 +171,33 @@ class CostPlot(QWidget):
         self.refresh()
 
     def _on_log_toggled(self, on):
-        self.widget.getPlotItem().setLogMode(y=bool(on))
+        p = self.widget.getPlotItem()
+        p.setLogMode(y=bool(on))
+        self._ytop = None
+        if on:
+            p.enableAutoRange(axis="y")
+        else:
+            self._update_yrange()
+
+    def _update_yrange(self):
+        """Linear scale: y from 0 to a round number above the largest cost, so the axis is
+        redrawn only when that number changes (not on every refresh)."""
+        if self.log_box.isChecked():
+            return
+        vals = [max(self.steps_y)] if self.steps_y else []
+        finite = [v for v in self.train + self.dev if np.isfinite(v)]
+        if finite:
+            vals.append(max(finite))
+        top = nice_ceiling(max(vals)) if vals else 1.0
+        if top != getattr(self, "_ytop", None):
+            self._ytop = top
+            self.widget.getPlotItem().setYRange(0, top, padding=0.02)
 
     def clear(self):
         self.steps_x, self.steps_y = [], []
         self.epochs, self.train, self.dev = [], [], []
         self._smooth, self._v, self._t = [], 0.0, 0
+        self._ytop = None
         self._dirty_steps = self._dirty_epochs = True
         self.refresh()
 
@@ -210,6 +242,7 @@ class CostPlot(QWidget):
             ok = np.isfinite(dev)
             self.dev_curve.setData(ex[ok], dev[ok])
             self._dirty_epochs = False
+        self._update_yrange()
 
 
 class MetricsPlot(QWidget):
@@ -361,11 +394,14 @@ class HistogramPlot(QWidget):
                                           (self.w_curve, self.w_widget, w_hist, "Weights")):
             if hist is None:
                 curve.setData([0, 1], [0])
-                widget.getPlotItem().setTitle(f"{what}: none", size="9pt")
+                title = f"{what}: none"
             else:
                 counts, edges = hist
                 curve.setData(np.asarray(edges, dtype=np.float64), np.asarray(counts, dtype=np.float64))
-                widget.getPlotItem().setTitle(f"{what} of {self.layer}", size="9pt")
+                title = f"{what} of {self.layer}"
+            if getattr(widget, "_title", None) != title:  # a new title re-lays the plot out
+                widget._title = title
+                widget.getPlotItem().setTitle(title, size="9pt")
 
 
 def _diverging_lut(n=256):

@@ -13,6 +13,7 @@ training speed, and a listener is never flooded.
 Pause/resume/step/cancel/set_lr/set_regularization go straight to the Trainer (thread-safe).
 """
 
+import sys
 import threading
 import time
 import traceback
@@ -204,7 +205,7 @@ class TrainingWorker(QThread):
     events_ready = Signal()
     run_failed = Signal(str)
 
-    def __init__(self, network, splits, config, probe=None, interval=0.05, throttle=0.04, probe_interval=0.1,
+    def __init__(self, network, splits, config, probe=None, interval=0.04, throttle=0.02, probe_interval=0.1,
                  parent=None):
         super().__init__(parent)
         from engine.training import Trainer
@@ -260,7 +261,19 @@ class TrainingWorker(QThread):
         return True
 
     # -- thread --------------------------------------------------------------------------------
+    #: GIL hand-over interval while training (Python's default is 5 ms): the GUI thread waits at
+    #: most this long for the interpreter between two of the trainer's numpy calls.
+    SWITCH_INTERVAL = 0.001
+
     def run(self):  # noqa: D401 - QThread API
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, self.SWITCH_INTERVAL))
+        try:
+            self._run()
+        finally:
+            sys.setswitchinterval(previous)
+
+    def _run(self):
         try:
             self.result = self.trainer.run()
         except EngineError as exc:
