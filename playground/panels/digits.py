@@ -33,7 +33,7 @@ from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListView,
-    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -257,7 +257,11 @@ class DigitsPanel(QWidget):
         # middle: the network's view of the digit and its answer
         self.guess_label = QLabel("\u2013")
         self.guess_label.setAlignment(Qt.AlignCenter)
-        self.guess_label.setStyleSheet("font-size: 26pt; font-weight: bold;")
+        font = self.guess_label.font()
+        font.setPointSize(22)
+        font.setBold(True)
+        self.guess_label.setFont(font)
+        self.guess_label.setMinimumWidth(self.guess_label.fontMetrics().horizontalAdvance("0 (100%)") + 12)
         self.guess_label.setToolTip("The network's top guess and its probability (the largest softmax output)")
         self.preview = QLabel()
         self.preview.setFixedSize(vd.FRAME * PREVIEW_SCALE, vd.FRAME * PREVIEW_SCALE)
@@ -265,7 +269,7 @@ class DigitsPanel(QWidget):
                                 "aspect and centred by its centre of mass in a 28x28 frame, as MNIST did")
         self.preview.setStyleSheet("border: 1px solid #777;")
         self.preview.setPixmap(grey_pixmap(self.digit, PREVIEW_SCALE))
-        caption = QLabel("network input (28\u00d728)")
+        caption = QLabel("input 28\u00d728")
         caption.setAlignment(Qt.AlignCenter)
         caption.setStyleSheet("color: gray;")
         self.model_label = QLabel("no network")
@@ -285,13 +289,13 @@ class DigitsPanel(QWidget):
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        self.plot.setYRange(0, 1, padding=0)
+        self.plot.setYRange(0, 1.04, padding=0)
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.setLabel("left", "probability")
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)]])
-        self.plot.setMinimumSize(300, 170)
+        self.plot.setMinimumSize(250, 160)
         self.plot.setToolTip("The ten class probabilities (softmax output); the top guess is highlighted")
         self._brush = pg.mkBrush(*ACCENT)
         self._top_brush = pg.mkBrush(*TOP)
@@ -305,16 +309,17 @@ class DigitsPanel(QWidget):
         pv = QVBoxLayout()
         pv.addWidget(self.preview, 0, Qt.AlignHCenter)
         pv.addWidget(caption)
+        pv.addStretch(1)
         top.addLayout(pv)
         gv = QVBoxLayout()
-        gv.addWidget(self.guess_label, 1)
-        gv.addWidget(self.model_label)
+        gv.addWidget(self.guess_label)
+        gv.addWidget(self.model_label, 1, Qt.AlignTop)
+        top.addLayout(gv, 1)
+        mid.addLayout(top)
         hb = QHBoxLayout()
         hb.addWidget(self.train_button)
         hb.addWidget(self.progress, 1)
-        gv.addLayout(hb)
-        top.addLayout(gv, 1)
-        mid.addLayout(top)
+        mid.addLayout(hb)
         mid.addWidget(self.plot, 1)
 
         # right: tabs
@@ -324,10 +329,20 @@ class DigitsPanel(QWidget):
         self.tabs.addTab(self._build_mistakes_tab(), "Mistakes")
         self.tabs.currentChanged.connect(lambda _i: self.update_prediction() if self._maps_visible() else None)
 
+        main = QWidget()
+        ml = QHBoxLayout(main)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addLayout(left)
+        ml.addLayout(mid, 1)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(main)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
         lay = QHBoxLayout(self)
-        lay.addLayout(left)
-        lay.addLayout(mid, 1)
-        lay.addWidget(self.tabs, 1)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.splitter)
 
     def _build_maps_tab(self):
         w = QWidget()
@@ -406,18 +421,23 @@ class DigitsPanel(QWidget):
         self.confusion.setSelectionMode(QAbstractItemView.SingleSelection)
         self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)
         self.confusion.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        self.confusion.horizontalHeader().setDefaultSectionSize(30)
-        self.confusion.verticalHeader().setDefaultSectionSize(20)
+        self.confusion.horizontalHeader().setDefaultSectionSize(26)
+        self.confusion.verticalHeader().setDefaultSectionSize(19)
         self.confusion.setToolTip("Confusion matrix: row = true digit, column = predicted digit. Click a cell "
                                   "to see its examples.")
         self.confusion.cellClicked.connect(self.show_cell)
-        self.confusion.setFixedSize(30 * 10 + 26, 20 * 10 + 26)
+        self.confusion.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.confusion.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.confusion.setFixedSize(26 * 10 + 30, 19 * 10 + 30)
         h.addWidget(self.confusion, 0, Qt.AlignTop)
         gv = QVBoxLayout()
-        self.gallery_label = QLabel("")
+        self.gallery_label = QLabel("Evaluate, then click a cell of the confusion matrix (row = true digit, "
+                                    "column = predicted digit) to see its examples.")
         self.gallery_label.setWordWrap(True)
-        gv.addWidget(self.gallery_label)
+        self.gallery_label.setStyleSheet("color: #555;")
+        v.addWidget(self.gallery_label)
         self.gallery = QListWidget()
+        self.gallery.setMinimumWidth(130)
         self.gallery.setViewMode(QListView.IconMode)
         self.gallery.setIconSize(QSize(42, 42))
         self.gallery.setResizeMode(QListView.Adjust)
@@ -596,9 +616,9 @@ class DigitsPanel(QWidget):
         self.bars.setOpts(height=probs, brushes=brushes)
         self.guess_label.setText(f"{top} ({probs[top]:.0%})")
         if self.trained:
-            self.guess_label.setStyleSheet("font-size: 26pt; font-weight: bold;")
+            self.guess_label.setStyleSheet("")
         else:
-            self.guess_label.setStyleSheet("font-size: 26pt; font-weight: bold; color: gray;")
+            self.guess_label.setStyleSheet("color: gray;")
         self.label_spin.setValue(top)
         if maps:
             acts = getattr(net, "activations", {}) or {}
