@@ -135,13 +135,11 @@ def compare(steps, rounds, n):
 
 
 def with_mode(mode, step):
+    """The step run with conv parallel mode ``mode`` (switching costs nothing when it is already set)."""
     def run():
-        old = conv.PARALLEL
-        conv.PARALLEL = mode
-        try:
-            step()
-        finally:
-            conv.PARALLEL = old
+        if conv.PARALLEL != mode:
+            conv.set_parallel(mode)
+        step()
     return run
 
 
@@ -206,6 +204,7 @@ def main(argv=None):
         line = "  ".join(f"{k} {v:.2f} ms" for k, v in row.items() if k.startswith(("engine", "torch")))
         ratio = f"  ratio {row['ratio']:.2f}x" if "ratio" in row else "  (torch not installed)"
         print(f"{label:15s} {line}  best engine mode: {row['best_mode']}{ratio}")
+    conv.set_parallel(os.environ.get("NNPLAY_CONV_PARALLEL", "chunks"))
     mem = lenet_epoch_memory()
     results["lenet5_epoch_memory"] = mem
     print(f"LeNet-5 epoch on {mem['train_samples']} digits: {mem['epoch_seconds']:.1f} s, tracemalloc peak "

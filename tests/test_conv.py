@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.errors import ShapeError
+from engine.errors import ConfigError, ShapeError
 from engine.graph import Network
 from engine.layers import layer_from_config
 from engine.layers.conv import (
@@ -123,9 +123,20 @@ def test_conv2d_gradcheck_float64(combo):
     assert max(errs.values()) < 1e-6, errs
 
 
-def test_conv2d_no_bias_and_chunked_parallel_mode_agree(monkeypatch):
+def test_conv2d_no_bias_and_chunked_parallel_mode_agree():
     import engine.layers.conv as conv
 
+    old = conv.PARALLEL
+    try:
+        _compare_modes(conv)
+    finally:
+        conv.set_parallel(old)
+    with pytest.raises(ConfigError):
+        conv.set_parallel("gpu")
+
+
+def _compare_modes(conv):
+    conv.set_parallel("blas")
     rng = np.random.default_rng(3)
     layer = Conv2D(4, 3, padding="same", use_bias=False)
     layer.build([(3, 9, 9)], rng, np.float64)
@@ -135,7 +146,7 @@ def test_conv2d_no_bias_and_chunked_parallel_mode_agree(monkeypatch):
     dx1 = layer.backward(dy)
     dW1 = layer.grads["W"].copy()
     assert "b" not in layer.params
-    monkeypatch.setattr(conv, "PARALLEL", "chunks")
+    conv.set_parallel("chunks")
     y2 = layer.forward(x, training=True)
     dx2 = layer.backward(dy)
     np.testing.assert_allclose(y1, y2, atol=1e-12)
@@ -254,8 +265,6 @@ def test_flat_input_gives_a_clear_error():
 
 
 def test_bad_settings_are_config_errors():
-    from engine.errors import ConfigError
-
     with pytest.raises(ConfigError):
         layer_from_config("Conv2D", {"filters": 4, "padding": "full"})
     with pytest.raises(ConfigError):

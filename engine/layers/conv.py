@@ -29,17 +29,52 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import ConfigError, ShapeError
 from .base import Layer, register
 
-#: "blas": one GEMM over the whole batch (BLAS uses its threads); "chunks": the batch is split
-#: across a thread pool, each chunk doing its own im2col + GEMM (numpy releases the GIL).
-PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "blas")
+#: How convolutions use the cores:
+#: "chunks" (default): each conv splits its batch over a small thread pool (im2col, GEMM and col2im of
+#: each half run in parallel; numpy releases the GIL) and BLAS is limited to one thread (with
+#: threadpoolctl, when installed) so the two never oversubscribe the cores;
+#: "blas": one GEMM over the whole batch, parallel only inside BLAS.
+#: benchmarks/bench_conv.py times both. On the shared 2-core machine "blas" with OpenBLAS' own
+#: threads collapsed under load (busy-waiting threads: a digits_cnn step took 0.7-1.4 s against
+#: 0.07-0.2 s with "chunks"), so "chunks" is the default. Override with NNPLAY_CONV_PARALLEL.
+PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "chunks")
 _POOL = None
+_BLAS_LIMIT = None
 
 
 def _pool():
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="conv")
     return _POOL
+
+
+def _workers():
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _sync_blas_threads():
+    """Limit BLAS to one thread in "chunks" mode (restore it in "blas" mode)."""
+    global _BLAS_LIMIT
+    if PARALLEL == "chunks" and _BLAS_LIMIT is None:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - optional
+            _BLAS_LIMIT = False
+            return
+        _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
+    elif PARALLEL != "chunks" and _BLAS_LIMIT:
+        _BLAS_LIMIT.restore_original_limits()
+        _BLAS_LIMIT = None
+
+
+def set_parallel(mode):
+    """Choose how convolutions use the cores: "chunks" (thread pool, BLAS one thread) or "blas"."""
+    global PARALLEL
+    if mode not in ("chunks", "blas"):
+        raise ConfigError(f"conv parallel mode must be 'chunks' or 'blas', got {mode!r}")
+    PARALLEL = mode
+    _sync_blas_threads()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -175,12 +210,16 @@ def _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo):
 
 
 def _conv_forward(x, wmat, bias, geo, pads):
-    """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) (C-contiguous) and a context for backward.
+    """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) (C-contiguous) and the im2col matrix.
 
     Stride 1 (the common case) uses "wide rows": the padded images are flattened to (N, C, Hp*Wp)
     and each window offset (u, v) becomes one contiguous slice of length Ho*Wp (outputs are computed
     for all Wp columns of a row and the Wp - Wo extra ones are dropped), so im2col and col2im copy long
     contiguous runs instead of many short rows. Other strides use a strided window view.
+
+    The GEMM is (F, C*kh*kw) @ (C*kh*kw, N*L). For up to 32 filters it runs as N stacked products
+    on a view of the same matrix (np.matmul), measured faster with OpenBLAS for these skinny shapes
+    (and it writes y in (N, F, ...) order directly); with more filters one flat GEMM is faster.
     """
     kh, kw, sh, sw, dh, dw, ho, wo = geo
     n, c, h, w = x.shape
@@ -198,15 +237,21 @@ def _conv_forward(x, wmat, bias, geo, pads):
         cols = np.empty((c, kh, kw, n, lw), dtype=x.dtype)
         cols[...] = win
         cols = cols.reshape(c * kh * kw, n * lw)
-        out = wmat @ cols  # (F, N*Ho*Wp): the one GEMM
-        yv = out.reshape(f, n, ho, wp)[:, :, :, :wo]
+        y = np.empty((n, f, ho, wo), dtype=x.dtype)
+        if f <= 32:
+            out = np.matmul(wmat, cols.reshape(-1, n, lw).transpose(1, 0, 2))  # (N, F, Ho*Wp)
+            y[...] = out.reshape(n, f, ho, wp)[:, :, :, :wo]
+        else:
+            out = wmat @ cols  # (F, N*Ho*Wp): one big GEMM pays off for many filters
+            y[...] = out.reshape(f, n, ho, wp)[:, :, :, :wo].transpose(1, 0, 2, 3)
     else:
         xp = _pad(x, pads)
         cols = _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-        out = wmat @ cols  # (F, N*Ho*Wo): the one GEMM
-        yv = out.reshape(f, n, ho, wo)
-    y = np.empty((n, f, ho, wo), dtype=out.dtype)
-    y[...] = yv.transpose(1, 0, 2, 3)
+        if f <= 32:
+            y = np.matmul(wmat, cols.reshape(-1, n, ho * wo).transpose(1, 0, 2)).reshape(n, f, ho, wo)
+        else:
+            y = np.empty((n, f, ho, wo), dtype=x.dtype)
+            y[...] = (wmat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
     if bias is not None:
         y += bias[:, None, None]
     return y, cols
@@ -217,33 +262,54 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     kh, kw, sh, sw, dh, dw, ho, wo = geo
     n, c, h, w = x_shape
     f = wmat.shape[0]
+    k = wmat.shape[1]
     (t, b), (l, r) = pads
     hp, wp = h + t + b, w + l + r
     db = dy.sum(axis=(0, 2, 3))
     wide = sh == 1 and sw == 1
+    lw = ho * wp if wide else ho * wo
     if wide:
-        dyw = np.zeros((f, n, ho, wp), dtype=dy.dtype)
-        dyw[:, :, :, :wo] = dy.transpose(1, 0, 2, 3)
-        dymat = dyw.reshape(f, n * ho * wp)
+        dyn = np.zeros((n, f, ho, wp), dtype=dy.dtype)
+        dyn[:, :, :, :wo] = dy
+        dyn = dyn.reshape(n, f, lw)
     else:
-        dymat = np.empty((f, n, ho, wo), dtype=dy.dtype)
-        dymat[...] = dy.transpose(1, 0, 2, 3)
-        dymat = dymat.reshape(f, n * ho * wo)
-    dW = (cols @ dymat.T).T
+        dyn = np.ascontiguousarray(dy).reshape(n, f, lw)
+    dyf = None
+    if k <= 32:
+        # few weights per filter: per-sample products summed (one flat GEMM with a huge inner
+        # dimension is slow in OpenBLAS)
+        dW = np.matmul(dyn, cols.reshape(k, n, lw).transpose(1, 2, 0)).sum(axis=0)
+    else:
+        dyf = np.empty((f, n, lw), dtype=dy.dtype)
+        dyf[...] = dyn.transpose(1, 0, 2)
+        dW = (cols @ dyf.reshape(f, n * lw).T).T
     if not need_dx:
         return dW, db, None
-    dcols = wmat.T @ dymat
+    if f <= 32:
+        # stacked per-sample products: faster for few filters; dcols in (N, K, L) order
+        dcols = np.matmul(wmat.T, dyn).reshape(n, c, kh, kw, lw)
+        nfirst = True
+    else:
+        if dyf is None:
+            dyf = np.empty((f, n, lw), dtype=dy.dtype)
+            dyf[...] = dyn.transpose(1, 0, 2)
+        dcols = (wmat.T @ dyf.reshape(f, n * lw)).reshape(c, kh, kw, n, lw)
+        nfirst = False
     if wide:
-        lw = ho * wp
-        dcols = dcols.reshape(c, kh, kw, n, lw)
-        dxpf = np.zeros((c, n, hp * wp + (kw - 1) * dw), dtype=dy.dtype)
+        shape = (n, c, hp * wp + (kw - 1) * dw) if nfirst else (c, n, hp * wp + (kw - 1) * dw)
+        dxpf = np.zeros(shape, dtype=dy.dtype)
         for u in range(kh):
             for v in range(kw):
                 off = u * dh * wp + v * dw
-                dxpf[:, :, off:off + lw] += dcols[:, u, v]
-        dxp = dxpf[:, :, :hp * wp].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
+                dxpf[:, :, off:off + lw] += dcols[:, :, u, v] if nfirst else dcols[:, u, v]
+        dxp = dxpf[:, :, :hp * wp].reshape(shape[0], shape[1], hp, wp)
+        if not nfirst:
+            dxp = dxp.transpose(1, 0, 2, 3)
     else:
-        dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+        if nfirst:
+            dcols = dcols.reshape(n, c, kh, kw, ho, wo).transpose(1, 2, 3, 0, 4, 5)
+        else:
+            dcols = dcols.reshape(c, kh, kw, n, ho, wo)
         dxp = _col2im(dcols, (n, c, hp, wp), kh, kw, sh, sw, dh, dw, ho, wo)
     return dW, db, dxp[:, :, t:t + h, l:l + w]
 
@@ -401,8 +467,10 @@ class Conv2D(Layer):
             wmat = wmat.astype(x.dtype)
         b = self.params.get("b")
         n = x.shape[0]
-        if PARALLEL == "chunks" and n >= 8:
-            parts = _chunks(n, 2)
+        if (PARALLEL == "chunks") != bool(_BLAS_LIMIT):
+            _sync_blas_threads()
+        if PARALLEL == "chunks" and n >= 8 and _workers() > 1:
+            parts = _chunks(n, _workers())
             res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads), parts))
             y = np.concatenate([r[0] for r in res], axis=0)
             cols = [r[1] for r in res]
