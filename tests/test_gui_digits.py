@@ -161,7 +161,8 @@ def test_add_samples_remove_and_fine_tune_in_a_worker(qtbot, tmp_path):
     before = doc.network.get_weights()
     with qtbot.waitSignal(panel.training_done, timeout=120_000) as blocker:
         assert panel.fine_tune(epochs=1)
-        assert panel.worker is not None and panel.worker.isRunning() or panel.worker is None
+        assert panel.worker is not None       # its result arrives through a queued signal
+        assert not panel.finetune_button.isEnabled() and not panel.train_button.isEnabled()
         assert doc._read_only_reason          # no graph edits while it trains
     result = blocker.args[0]
     assert "error" not in result and result["epochs"] == 1
@@ -236,3 +237,23 @@ def test_trained_preset_predicts_bundled_test_digits_drawn_on_the_pad(qtbot, tmp
     assert panel.grab().save(path)
     assert os.path.getsize(path) > 5000
     assert panel.probs is not None and int(np.argmax(panel.probs)) == 7
+
+
+def test_main_window_has_the_digits_panel_tabbed_with_the_training_dock(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from playground.mainwindow import MainWindow
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                     autosave_dir=tmp_path, restore="never")
+    qtbot.addWidget(win)
+    win.show()
+    dock = win.panels["Digits"]
+    panel = dock.widget()
+    assert isinstance(panel, DigitsPanel) and panel.doc is win.document
+    if win.training_dock is not None:
+        assert dock in win.tabifiedDockWidgets(win.training_dock)
+    dock.raise_()
+    # the default preset (digits MLP) is on the canvas: the panel follows the document
+    qtbot.waitUntil(lambda: panel.input_shape is not None, timeout=5000)
+    assert win.document.network is panel.network

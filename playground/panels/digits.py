@@ -685,6 +685,7 @@ class DigitsPanel(QWidget):
         super().showEvent(event)
         _ = self.samples
         self._watch.start()
+        self._watch_weights()  # trained in the Training dock while this tab was hidden?
         if self._stale:
             self._stale = False
             self.check_model()
@@ -818,12 +819,14 @@ class DigitsPanel(QWidget):
             acc = result.get("train_accuracy")
             text = f"{self._what} done: {result.get('epochs', 0)} epochs" + (
                 f", train accuracy {acc:.1%}" if acc is not None else "")
-        self.samples_status.setText(text) if self._what == "fine-tuning" else None
         self.check_model()
-        if self._what == "fine-tuning" and self._samples is not None and len(self._samples):
-            pred = self.network.predict(vd.as_network_input(self._samples.inputs(), self.input_shape)).argmax(axis=1)
-            text += f"; your samples: {np.mean(pred == self._samples.labels):.0%} right"
+        if self._what == "fine-tuning":
+            if not msg and self._samples is not None and len(self._samples) and self.input_shape is not None:
+                pred = self.network.predict(vd.as_network_input(self._samples.inputs(), self.input_shape)).argmax(axis=1)
+                text += f"; your samples: {np.mean(pred == self._samples.labels):.0%} right"
             self.samples_status.setText(text)
+        elif msg:
+            self.model_label.setText(f"<span style='color:#c33'>{text}</span>")
         self._eval = None
         self.training_done.emit(result)
 
