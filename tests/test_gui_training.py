@@ -253,6 +253,13 @@ def test_selected_layer_histograms(qtbot, make_dock):
     assert y.sum() == doc.network.nodes["dense_1"].layer.params["W"].size
     ax, ay = dock.hist_plot.act_curve.getData()
     assert ay.sum() == min(256, len(dock.splits.x_train)) * 16
+    # an activation has no weights: the weights of the layer feeding it are shown
+    dock.set_selected_layer("tanh_2")
+    x, y = dock.hist_plot.w_curve.getData()
+    assert y.sum() == doc.network.nodes["dense_2"].layer.params["W"].size
+    assert "dense_2" in dock.hist_plot.w_widget.getPlotItem().titleLabel.text
+    ax, ay = dock.hist_plot.act_curve.getData()
+    assert ax.min() >= -1.0 - 1e-6 and ax.max() <= 1.0 + 1e-6  # tanh outputs
 
 
 @pytest.mark.slow

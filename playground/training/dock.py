@@ -685,7 +685,7 @@ class TrainingDock(QDockWidget):
         if probe.get("boundary") is not None:
             self.boundary_plot.set_probe(probe)
         if probe.get("selected") == self.selected_layer:
-            self.hist_plot.set_histograms(probe.get("act_hist"), probe.get("w_hist"))
+            self.hist_plot.set_histograms(probe.get("act_hist"), probe.get("w_hist"), probe.get("weights_of"))
 
     # -- health overlay --------------------------------------------------------------------------
     def _apply_health(self, grad_norms, activation_stats):

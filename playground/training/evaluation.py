@@ -224,6 +224,7 @@ class HistoryPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.setToolTip("Select one run to see its curves, two (Ctrl+click) to overlay them.")
+        self.table.verticalHeader().setVisible(False)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
         self.export_button = QPushButton("Export CSV...")
         self.export_button.clicked.connect(self._on_export)

@@ -56,6 +56,7 @@ def _plot(title, left, bottom="epoch"):
     for name in ("left", "bottom"):
         # an axis is re-rendered only when its range changes, not on every repaint of the curves
         p.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        p.getAxis(name).enableAutoSIPrefix(False)  # "0.001", not "1 (x0.001)"
     p.setTitle(title, size="9pt")
     p.setLabel("left", left)
     p.setLabel("bottom", bottom)
@@ -306,7 +307,10 @@ class GradNormPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.widget = _plot("Gradient norms |dW| (bands: vanishing &lt; 1e-6, exploding &gt; 1e3)", "|dW|")
+        self.widget = _plot("Gradient norm |dW| per layer", "|dW|")
+        self.widget.setToolTip("L2 norm of each layer's weight gradients. Below 1e-6 (blue band) the "
+                               "gradient vanishes and the layer stops learning; above 1e3 (red band) "
+                               "it explodes and the cost diverges.")
         p = self.widget.getPlotItem()
         p.setLogMode(y=True)
         self.legend = p.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
@@ -317,6 +321,11 @@ class GradNormPlot(QWidget):
                                                 brush=pg.mkBrush(229, 57, 53, 45), pen=pg.mkPen(None))
         p.addItem(self.vanish_band, ignoreBounds=True)
         p.addItem(self.explode_band, ignoreBounds=True)
+        for text, y, anchor, color in (("vanishing", lo, (0, 0), (40, 90, 200)),
+                                       ("exploding", hi, (0, 1), (200, 40, 40))):
+            label = pg.TextItem(text, color=color, anchor=anchor)
+            label.setPos(0, y)
+            p.addItem(label, ignoreBounds=True)
         self.curves = {}
         self.data = {}
         lay = QVBoxLayout(self)
@@ -335,6 +344,8 @@ class GradNormPlot(QWidget):
                 color = PALETTE[len(self.curves) % len(PALETTE)]
                 self.curves[name] = self.widget.getPlotItem().plot([], [], pen=_pen(color), name=name)
                 self.data[name] = ([], [])
+                # the legend grew: keep it inside the top-right corner
+                self.legend.anchor((1, 0), (1, 0), offset=(-10, 10))
             xs, ys = self.data.setdefault(name, ([], []))
             v = float(v) if v is not None else np.nan
             xs.append(float(x))
@@ -383,13 +394,17 @@ class HistogramPlot(QWidget):
         row.addWidget(self.w_widget)
         lay.addLayout(row, 1)
         self.layer = None
+        self.weights_layer = None
 
-    def set_layer(self, name):
+    def set_layer(self, name, weights_layer=None):
         self.layer = name
+        self.weights_layer = weights_layer or name
         self.title.setText(f"Layer '{name}'" if name else
                            "Pick a layer on the canvas to see its activations and weights.")
 
-    def set_histograms(self, act_hist, w_hist):
+    def set_histograms(self, act_hist, w_hist, weights_layer=None):
+        if weights_layer:
+            self.weights_layer = weights_layer
         for curve, widget, hist, what in ((self.act_curve, self.act_widget, act_hist, "Activations"),
                                           (self.w_curve, self.w_widget, w_hist, "Weights")):
             if hist is None:
@@ -398,7 +413,7 @@ class HistogramPlot(QWidget):
             else:
                 counts, edges = hist
                 curve.setData(np.asarray(edges, dtype=np.float64), np.asarray(counts, dtype=np.float64))
-                title = f"{what} of {self.layer}"
+                title = f"{what} of {self.weights_layer if what == 'Weights' else self.layer}"
             if getattr(widget, "_title", None) != title:  # a new title re-lays the plot out
                 widget._title = title
                 widget.getPlotItem().setTitle(title, size="9pt")

@@ -188,8 +188,14 @@ class Probe:
                     out["act_hist"] = histogram(net.activations.get(sel))
                 except EngineError:
                     pass
-            if layer.built:
+            # a layer without weights (an activation) shows the weights of the layer feeding it
+            source = sel
+            while not layer.params and len(net.nodes[source].inputs) == 1:
+                source = net.nodes[source].inputs[0]
+                layer = net.nodes[source].layer
+            if layer.built and layer.params:
                 out["w_hist"] = histogram(weights_of(layer))
+                out["weights_of"] = source
         return out
 
 
