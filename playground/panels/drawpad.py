@@ -33,7 +33,8 @@ class DrawPad(QWidget):
         Side of the canvas in pixels (the image the network's preprocessing reads).
     pen_width : float
         Width of the stroke's solid core; translucent rings up to ``1.6 * pen_width`` soften the
-        edge, as a pen's ink does on paper scanned at MNIST's resolution.
+        edge, as a pen's ink does on paper scanned at MNIST's resolution. The default (28 on a
+        280 pad) gives a drawn 7 about as much ink, once preprocessed, as an average MNIST 7.
     """
 
     stroke_started = Signal()
@@ -41,7 +42,7 @@ class DrawPad(QWidget):
     stroke_finished = Signal()
     changed = Signal()
 
-    def __init__(self, size=280, pen_width=19.0, parent=None):
+    def __init__(self, size=280, pen_width=28.0, parent=None):
         super().__init__(parent)
         self.side = int(size)
         self.pen_width = float(pen_width)
