@@ -92,6 +92,10 @@ def test_untrained_network_says_so_and_a_non_digit_network_is_refused(qtbot, tmp
     doc, panel = make_panel(qtbot, tmp_path)
     assert not panel.trained and panel.check_accuracy < 0.3
     assert "Untrained" in panel.model_label.text() and panel.train_button.isVisible()
+    doc.set_locked("stop training before editing the network")      # the Training dock is training
+    assert not panel.train_quickly() and "Training dock" in panel.model_label.text()
+    assert not panel.fine_tune() and panel.worker is None
+    doc.set_locked(None)
     doc.load(os.path.join(REPO, "presets", "spiral.json"))
     qtbot.waitUntil(lambda: panel.input_shape is None and "not 28x28" in panel.model_label.text(), timeout=3000)
     assert not panel.train_button.isVisible()
@@ -194,6 +198,14 @@ def test_mistakes_gallery_and_clickable_confusion_matrix(qtbot, tmp_path):
         k = panel.gallery.item(r).data(Qt.UserRole)
         assert e["y"][k] == i and e["pred"][k] == j
     assert f"true {i}, predicted {j}" in panel.gallery_label.text()
+    # double-clicking a digit of the gallery puts it on the pad
+    first = panel.gallery.item(0)
+    centre = panel.gallery.visualItemRect(first).center()
+    with qtbot.waitSignal(panel.prediction_updated, timeout=3000):
+        QTest.mouseClick(panel.gallery.viewport(), Qt.LeftButton, Qt.NoModifier, centre)   # Qt wants a press first
+        QTest.mouseDClick(panel.gallery.viewport(), Qt.LeftButton, Qt.NoModifier, centre)
+    k = first.data(Qt.UserRole)
+    assert np.corrcoef(panel.digit.ravel(), e["x"][k].ravel())[0, 1] > 0.9
 
 
 @pytest.mark.slow
