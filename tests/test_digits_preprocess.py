@@ -181,6 +181,14 @@ def test_fine_tuning_learns_the_users_digits_without_forgetting_the_rest():
     """A network trained on the bundled digits fails on digits written "differently" (here:
     turned a quarter turn); fine-tuning on a few of them, mixed with replayed bundled digits,
     teaches them without losing the ordinary ones."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    # one BLAS thread: on a busy 2-core machine OpenBLAS's spinning threads make these small
+    # matrix products up to 50x slower (engine.layers.conv does the same for convolutions)
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        _fine_tune_check()
+
+
+def _fine_tune_check():
     from engine.data import load_dataset
     from engine.io import load_document
     from engine.training import TrainConfig, Trainer
