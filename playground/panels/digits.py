@@ -24,7 +24,6 @@ thread; the document is locked against edits meanwhile.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from pathlib import Path
 
@@ -32,8 +31,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListView,
-    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListView,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
