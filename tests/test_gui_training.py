@@ -189,6 +189,11 @@ def test_step_then_pause_resume_and_stop(qtbot, make_dock):
     with qtbot.waitSignal(dock.step_reported, timeout=10000):
         dock.step()
     assert dock.worker.trainer.lr0 == pytest.approx(0.02)
+    # so does L2 (weight decay): the trainer applies it to every layer with weights
+    dock.controls.l2.setValue(0.05)
+    with qtbot.waitSignal(dock.step_reported, timeout=10000):
+        dock.step()
+    assert doc.network.nodes["dense_2"].layer.l2 == pytest.approx(0.05)
     # stop: the thread ends within a second
     qtbot.mouseClick(dock.pause_button, Qt.LeftButton)  # resume
     assert dock.state == "running"

@@ -211,7 +211,7 @@ class TrainingWorker(QThread):
     events_ready = Signal()
     run_failed = Signal(str)
 
-    def __init__(self, network, splits, config, probe=None, interval=0.04, throttle=0.02, probe_interval=0.1,
+    def __init__(self, network, splits, config, probe=None, interval=0.04, throttle=0.01, probe_interval=0.1,
                  parent=None):
         super().__init__(parent)
         from engine.training import Trainer
