@@ -171,6 +171,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7, help="alternating timing rounds (best kept)")
     ap.add_argument("--steps", type=int, default=10, help="steps per round")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    ap.add_argument("--torch-threads", type=int, default=2, help="PyTorch intra-op threads (2)")
     args = ap.parse_args(argv)
 
     try:
@@ -189,7 +190,8 @@ def main(argv=None):
     steps_l = {"engine_blas": with_mode("blas", lenet), "engine_chunks": with_mode("chunks", lenet)}
     steps_r = {"engine_blas": with_mode("blas", resid), "engine_chunks": with_mode("chunks", resid)}
     if torch is not None:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.torch_threads)
+        results["torch_threads"] = args.torch_threads
         t_lenet, t_block = torch_models(torch)
         steps_l["torch"] = torch_step(torch, t_lenet, x_lenet, y_lenet)
         steps_r["torch"] = torch_step(torch, t_block, x_res)

@@ -100,6 +100,7 @@ def test_lenet5_reaches_96_percent(preset_path, capsys):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", ("resnet_mini", "inception_mini"))
 def test_block_presets_learn(name, preset_path, capsys):
-    result = _train(capsys, preset_path(name), "--epochs", "2")
-    assert result["test_accuracy"] >= 0.85, result
+    # a short run (the presets' full 10 epochs reach ~0.97 (resnet_mini) and ~0.96 (inception_mini))
+    result = _train(capsys, preset_path(name), "--epochs", "3")
+    assert result["test_accuracy"] >= 0.9, result
     assert np.isfinite(result["train_loss"])
