@@ -85,6 +85,11 @@ class Composite(Layer):
     def _probe_shape(self):
         return (getattr(self, "filters", 8), 8, 8)
 
+    @property
+    def network(self):
+        """The built inner Network (node "input" feeds the block; its single output is the block's), or None."""
+        return self._net
+
     def subgraph_config(self, input_shape=None):
         """The inner graph as Network.get_config() (node "input" is where the block's input enters)."""
         shape = input_shape or (self.input_shapes[0] if self.input_shapes else self._probe_shape())
