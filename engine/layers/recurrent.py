@@ -168,24 +168,22 @@ class _Recurrent(Layer):
             raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
         n, T, f = x.shape
         h = self.units
-        xt = x.transpose(1, 2, 0)  # (T, F, N)
-        if self.go_backwards:
-            xt = xt[::-1]
-        xt = np.ascontiguousarray(xt)
-        WxT = np.ascontiguousarray(W[h:].T)
+        # inputs time-major, features-first, with a row of ones so the bias rides in the same product
+        xt = np.empty((T, f + 1, n), dtype=dtype)
+        xt[:, :f] = x.transpose(1, 2, 0)[::-1] if self.go_backwards else x.transpose(1, 2, 0)
+        xt[:, f] = 1
+        WxT = np.empty((W.shape[1], f + 1), dtype=dtype)  # [W[units:]^T | b]
+        WxT[:, :f] = W[h:].T
+        WxT[:, f] = b
         WhT = np.ascontiguousarray(W[:h].T)
-        bias = b
         if self.sigmoid_rows:
             # sigmoid(z) = 0.5 tanh(z / 2) + 0.5: halve the sigmoid gates' rows of these copies so one
             # tanh call covers every gate block of a step
             k = self.sigmoid_rows * h
             WxT[:k] *= 0.5
             WhT[:k] *= 0.5
-            bias = b.copy()
-            bias[:k] *= 0.5
         # the input part of every step at once: (T, G H, N)
         XW = np.matmul(WxT, xt)
-        XW += bias[:, None]
         out, cache = self._run(WhT, XW, n, T, states, dtype)  # out: (T, H, N)
         self._cache = (cache, xt, len(states), n, T) if training else None
         if self.return_sequences:
@@ -212,7 +210,7 @@ class _Recurrent(Layer):
             dY = None
             dlast = np.ascontiguousarray(dy.T)
         dZ, dstates, sources = self._bptt(cache, dY, dlast, n, T)
-        f = xt.shape[1]
+        f = xt.shape[1] - 1
         gh = dZ.shape[1]
         # one product over all steps for each weight block
         dZc = np.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape(gh, T * n)
@@ -222,9 +220,10 @@ class _Recurrent(Layer):
         for src, cols in sources:
             srcc = np.ascontiguousarray(src.transpose(1, 0, 2)).reshape(h, T * n)
             gW[:h, cols] = srcc @ dZc[cols].T
-        xc = np.ascontiguousarray(xt.transpose(1, 0, 2)).reshape(f, T * n)
-        np.matmul(xc, dZc.T, out=gW[h:])
-        self.grads["b"] = dZc.sum(axis=1)
+        xc = np.ascontiguousarray(xt.transpose(1, 0, 2)).reshape(f + 1, T * n)
+        dWxb = xc @ dZc.T  # rows: dW for x (F rows), then db (the row of ones)
+        gW[h:] = dWxb[:f]
+        self.grads["b"] = dWxb[f].copy()
         dx = (W[h:] @ dZc).reshape(f, T, n).transpose(2, 1, 0)  # (N, T, F)
         if self.go_backwards:
             dx = dx[:, ::-1]
