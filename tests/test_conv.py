@@ -309,3 +309,28 @@ def test_float32_by_default_and_training_cache_only_when_training():
     assert layer._cache is None
     with pytest.raises(RuntimeError):
         layer.backward(np.zeros_like(y))
+
+
+@pytest.mark.parametrize("combo", [dict(padding="same"), dict(stride=2, padding=1)])
+def test_many_filters_and_weights_use_the_flat_gemm_paths(combo):
+    """More than 32 filters and more than 32 weights per filter take the other GEMM layouts."""
+    rng = np.random.default_rng(8)
+    layer = Conv2D(filters=34, kernel_size=3, **combo)
+    shape = (4, 5, 6)
+    layer.build([shape], rng, np.float64)
+    layer.params["b"][:] = rng.standard_normal(34)
+    x = rng.standard_normal((2,) + shape)
+    _, pads = layer._geometry(shape)
+    ref = conv_reference(x, layer.params["W"], layer.params["b"], layer.stride, pads, layer.dilation)
+    np.testing.assert_allclose(layer.forward(x), ref, rtol=1e-10, atol=1e-10)
+    errs = numeric_check(layer, x[:1], rng)
+    assert max(errs.values()) < 1e-6, errs
+
+
+def test_empty_batch():
+    for layer, shape in [(Conv2D(40, 3, padding="same"), (2, 5, 5)), (Conv2D(4, 3, stride=2), (2, 5, 5)),
+                         (MaxPool2D(2), (2, 4, 4)), (Conv1D(3, 3), (2, 6))]:
+        layer.build([shape], np.random.default_rng(0))
+        y = layer.forward(np.zeros((0,) + shape, np.float32), training=True)
+        assert y.shape == (0,) + layer.output_shape([shape])
+        assert layer.backward(np.zeros_like(y)).shape == (0,) + shape

@@ -239,7 +239,7 @@ def _conv_forward(x, wmat, bias, geo, pads):
         cols = cols.reshape(c * kh * kw, n * lw)
         y = np.empty((n, f, ho, wo), dtype=x.dtype)
         if f <= 32:
-            out = np.matmul(wmat, cols.reshape(-1, n, lw).transpose(1, 0, 2))  # (N, F, Ho*Wp)
+            out = np.matmul(wmat, cols.reshape(c * kh * kw, n, lw).transpose(1, 0, 2))  # (N, F, Ho*Wp)
             y[...] = out.reshape(n, f, ho, wp)[:, :, :, :wo]
         else:
             out = wmat @ cols  # (F, N*Ho*Wp): one big GEMM pays off for many filters
@@ -248,7 +248,7 @@ def _conv_forward(x, wmat, bias, geo, pads):
         xp = _pad(x, pads)
         cols = _im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
         if f <= 32:
-            y = np.matmul(wmat, cols.reshape(-1, n, ho * wo).transpose(1, 0, 2)).reshape(n, f, ho, wo)
+            y = np.matmul(wmat, cols.reshape(c * kh * kw, n, ho * wo).transpose(1, 0, 2)).reshape(n, f, ho, wo)
         else:
             y = np.empty((n, f, ho, wo), dtype=x.dtype)
             y[...] = (wmat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
