@@ -14,9 +14,12 @@ How it is computed (fast, no Python loop over pixels or samples):
   gradients back onto the input with one vectorised strided add per kernel offset (``kh*kw`` adds),
   never per pixel.
 
-``PARALLEL`` chooses how the two cores are used: ``"blas"`` (one big GEMM, BLAS threads) or
-``"chunks"`` (the batch split across a thread pool). benchmarks/bench_conv.py measures both;
-the faster one is the default.
+``PARALLEL`` chooses how the cores are used: ``"chunks"`` (default: the batch split across a
+thread pool, BLAS at one thread) or ``"blas"`` (one GEMM per layer, OpenBLAS' own threads).
+benchmarks/bench_conv.py measures both against PyTorch. On the shared 2-core machine the two were
+within noise of each other when it was quiet (LeNet-5 step 7-9 ms either way), but under load
+OpenBLAS' busy-waiting threads made "blas" 5-10x slower (a digits_cnn epoch took 70 s instead of
+4 s), so "chunks" is the default.
 """
 
 import math
