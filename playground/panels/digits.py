@@ -826,7 +826,8 @@ class DigitsPanel(QWidget):
             self.samples_status.setText(text)
         elif msg:
             self.model_label.setText(f"<span style='color:#c33'>{text}</span>")
-        self._eval = None
+        if self._eval is not None:
+            self.eval_label.setText("the network has changed: evaluate again")
         self.training_done.emit(result)
 
     def shutdown(self):
