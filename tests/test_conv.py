@@ -126,11 +126,13 @@ def test_conv2d_gradcheck_float64(combo):
 def test_conv2d_no_bias_and_chunked_parallel_mode_agree():
     import engine.layers.conv as conv
 
-    old = conv.PARALLEL
+    old, old_min = conv.PARALLEL, conv.CHUNK_MIN_FLOPS
+    conv.CHUNK_MIN_FLOPS = 0  # chunk even this small layer
     try:
         _compare_modes(conv)
     finally:
         conv.set_parallel(old)
+        conv.CHUNK_MIN_FLOPS = old_min
     with pytest.raises(ConfigError):
         conv.set_parallel("gpu")
 
@@ -148,6 +150,7 @@ def _compare_modes(conv):
     assert "b" not in layer.params
     conv.set_parallel("chunks")
     y2 = layer.forward(x, training=True)
+    assert layer._cache[3] is not None  # the batch really was split
     dx2 = layer.backward(dy)
     np.testing.assert_allclose(y1, y2, atol=1e-12)
     np.testing.assert_allclose(dx1, dx2, atol=1e-12)

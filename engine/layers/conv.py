@@ -41,6 +41,9 @@ from .base import Layer, register
 #: threads collapsed under load (busy-waiting threads: a digits_cnn step took 0.7-1.4 s against
 #: 0.07-0.2 s with "chunks"), so "chunks" is the default. Override with NNPLAY_CONV_PARALLEL.
 PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "chunks")
+#: below this many multiply-adds x2 a convolution runs in the calling thread (the pool's hand-off
+#: costs more than it saves on small layers)
+CHUNK_MIN_FLOPS = 20_000_000
 _POOL = None
 _BLAS_LIMIT = None
 
@@ -472,7 +475,9 @@ class Conv2D(Layer):
         n = x.shape[0]
         if (PARALLEL == "chunks") != bool(_BLAS_LIMIT):
             _sync_blas_threads()
-        if PARALLEL == "chunks" and n >= 8 and _workers() > 1:
+        kh, kw, _, _, _, _, ho, wo = geo
+        flops = 2 * W.shape[0] * W[0].size * n * ho * wo
+        if PARALLEL == "chunks" and n >= 8 and _workers() > 1 and flops >= CHUNK_MIN_FLOPS:
             parts = _chunks(n, _workers())
             res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads), parts))
             y = np.concatenate([r[0] for r in res], axis=0)
