@@ -247,3 +247,26 @@ def test_documented_onnx_mapping_matches_onnxruntime(kind):
     x = np.random.default_rng(9).standard_normal((N, T, F)).astype(np.float32)
     (y,) = sess.run(None, {"X": x.transpose(1, 0, 2).copy()})  # (T, 1, N, H)
     np.testing.assert_allclose(layer.forward(x), y[:, 0].transpose(1, 0, 2), atol=1e-5)
+
+
+def test_wrappers_take_regularization_strengths_like_plain_layers():
+    """The trainer sets layer.l1 / layer.l2 on every layer with weights; wrappers pass them on."""
+    from engine import regularizers
+
+    bi = Bidirectional({"type": "LSTM", "config": {"units": 3, "return_sequences": True}})
+    td = TimeDistributed({"type": "Dense", "config": {"units": 2}})
+    net = Network()
+    x = net.add(Input(shape=(4, 2)))
+    b = net.add(bi, [x])
+    net.add(td, [b])
+    net.build(seed=0)
+    assert regularizers.penalty(net, 1) == 0.0
+    bi.l2 = 0.5
+    td.l1 = 0.1
+    assert bi.forward_layer.l2 == bi.backward_layer.l2 == 0.5 and td.inner.l1 == 0.1
+    w = [bi.params["forward/W"], bi.params["backward/W"]]
+    expected = 0.25 * sum(float(np.sum(a.astype(np.float64) ** 2)) for a in w) + 0.1 * float(np.abs(td.params["W"]).sum())
+    assert regularizers.penalty(net, 1) == pytest.approx(expected, rel=1e-5)
+    # the strengths survive a round trip through the config
+    again = Bidirectional.from_config(bi.get_config())
+    assert again.l2 == 0.5

@@ -207,7 +207,7 @@ class AttentionDecoder(_Wrapper):
     description = ("Attention decoder: for every output step it attends over the encoder states a<t'> with "
                    "weights alpha<t,t'>, and feeds the context to a post-attention LSTM whose state s<t> predicts y<t>.")
 
-    def __init__(self, steps, units, attention_units=10, name=None, trainable=True):
+    def __init__(self, steps, units, attention_units=10, l1=0.0, l2=0.0, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         from .recurrent import LSTM
         self.steps = int(steps)
@@ -218,13 +218,13 @@ class AttentionDecoder(_Wrapper):
         self.attention = AdditiveAttention(units=self.attention_units, name="attention")
         self.lstm = LSTM(units=self.units, name="lstm")
         self.regularized = ("attention/W1", "attention/W2", "lstm/W")
-        self.l1 = self.l2 = 0.0
+        self.l1, self.l2 = float(l1), float(l2)  # applied to attention/W1, attention/W2 and lstm/W
         self.last_weights = None
         self._cache = None
 
     def get_config(self):
         return {**super().get_config(), "steps": self.steps, "units": self.units,
-                "attention_units": self.attention_units}
+                "attention_units": self.attention_units, "l1": self.l1, "l2": self.l2}
 
     def sublayers(self):
         return {"attention": self.attention, "lstm": self.lstm}

@@ -543,9 +543,19 @@ class Bidirectional(_Wrapper):
     def l1(self):
         return self.forward_layer.l1
 
+    @l1.setter
+    def l1(self, value):
+        self.forward_layer.l1 = self.backward_layer.l1 = float(value)
+        self.layer["config"]["l1"] = float(value)
+
     @property
     def l2(self):
         return self.forward_layer.l2
+
+    @l2.setter
+    def l2(self, value):
+        self.forward_layer.l2 = self.backward_layer.l2 = float(value)
+        self.layer["config"]["l2"] = float(value)
 
     def forward(self, x, training=False):
         yf = self.forward_layer.forward(x, training=training)
@@ -627,9 +637,21 @@ class TimeDistributed(_Wrapper):
     def l1(self):
         return getattr(self.inner, "l1", 0.0)
 
+    @l1.setter
+    def l1(self, value):
+        if hasattr(self.inner, "l1"):
+            self.inner.l1 = float(value)
+            self.layer["config"]["l1"] = float(value)
+
     @property
     def l2(self):
         return getattr(self.inner, "l2", 0.0)
+
+    @l2.setter
+    def l2(self, value):
+        if hasattr(self.inner, "l2"):
+            self.inner.l2 = float(value)
+            self.layer["config"]["l2"] = float(value)
 
     def notes(self):
         return self.inner.notes()
