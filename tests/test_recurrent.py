@@ -270,3 +270,33 @@ def test_wrappers_take_regularization_strengths_like_plain_layers():
     # the strengths survive a round trip through the config
     again = Bidirectional.from_config(bi.get_config())
     assert again.l2 == 0.5
+
+
+@pytest.mark.parametrize("cls", RNNS)
+@pytest.mark.parametrize("return_sequences,go_backwards,initial", [(True, False, "zeros"), (False, True, "learned")])
+def test_batch_halves_in_threads_match_the_serial_path(monkeypatch, cls, return_sequences, go_backwards, initial):
+    import engine.layers.recurrent as rec
+
+    n_states = 2 if cls is LSTM else 1
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((37, 6, 3))
+    dy_shape = (37, 6, 5) if return_sequences else (37, 5)
+    dy = rng.standard_normal(dy_shape)
+    outs = {}
+    for mode in ("serial", "chunks"):
+        monkeypatch.setattr(rec, "PARALLEL", mode)
+        monkeypatch.setattr(rec, "CHUNK_MIN_WORK", 0)
+        layer = cls(units=5, return_sequences=return_sequences, go_backwards=go_backwards, initial_state=initial)
+        _built(layer, [(6, 3)] + [(5,)] * n_states, seed=3)
+        states = [rng.standard_normal((37, 5)) for _ in range(n_states)] if mode == "serial" else outs["states"]
+        assert len(rec._batch_parts(37, 10**9)) == (1 if mode == "serial" else 2)
+        y = layer.forward(x, *states, training=True)
+        dx = layer.backward(dy)
+        outs[mode] = (y, dx, {k: g.copy() for k, g in layer.grads.items()})
+        outs["states"] = states
+    (y1, dx1, g1), (y2, dx2, g2) = outs["serial"], outs["chunks"]
+    np.testing.assert_allclose(y2, y1, atol=1e-12)
+    for a, b in zip(dx2, dx1):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    for k in g1:
+        np.testing.assert_allclose(g2[k], g1[k], atol=1e-10)

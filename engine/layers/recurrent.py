@@ -40,10 +40,50 @@ contiguous slice and the element-wise work runs on contiguous memory; the layer'
 outputs stay batch-first. benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from .base import Layer, layer_from_config, register
+
+#: How recurrent layers use the cores: "chunks" (default) splits the batch in two halves that run
+#: their whole time loop in two threads (numpy releases the GIL inside its products and element-wise
+#: loops; the halves are independent), with BLAS at one thread as engine.layers.conv sets it, so
+#: threads never oversubscribe the cores; "serial" runs the batch in the calling thread (BLAS threads
+#: untouched). Override with NNPLAY_RNN_PARALLEL. Under load from other processes OpenBLAS' own
+#: busy-waiting threads made steps 10x slower, which "chunks" avoids.
+PARALLEL = os.environ.get("NNPLAY_RNN_PARALLEL", "chunks")
+#: below this many multiply-adds per call (or 16 samples) the batch is not split
+CHUNK_MIN_WORK = 2_000_000
+_POOL = None
+
+
+def _workers():
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _batch_parts(n, work):
+    """Batch slices to run in parallel: one (serial) or two halves."""
+    if PARALLEL != "chunks" or _workers() < 2 or n < 16 or work < CHUNK_MIN_WORK:
+        return [slice(0, n)]
+    from . import conv
+
+    if conv.PARALLEL == "chunks":
+        conv._sync_blas_threads()  # BLAS at one thread: the two halves are the parallelism
+    half = (n + 1) // 2
+    return [slice(0, half), slice(half, n)]
+
+
+def _map(fn, items):
+    global _POOL
+    items = list(items)
+    if len(items) == 1:
+        return [fn(items[0])]
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="rnn")
+    return list(_POOL.map(fn, items))
 
 
 def _sigmoid_inplace(z):
@@ -168,10 +208,6 @@ class _Recurrent(Layer):
             raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
         n, T, f = x.shape
         h = self.units
-        # inputs time-major, features-first, with a row of ones so the bias rides in the same product
-        xt = np.empty((T, f + 1, n), dtype=dtype)
-        xt[:, :f] = x.transpose(1, 2, 0)[::-1] if self.go_backwards else x.transpose(1, 2, 0)
-        xt[:, f] = 1
         WxT = np.empty((W.shape[1], f + 1), dtype=dtype)  # [W[units:]^T | b]
         WxT[:, :f] = W[h:].T
         WxT[:, f] = b
@@ -182,52 +218,83 @@ class _Recurrent(Layer):
             k = self.sigmoid_rows * h
             WxT[:k] *= 0.5
             WhT[:k] *= 0.5
-        # the input part of every step at once: (T, G H, N)
-        XW = np.matmul(WxT, xt)
-        out, cache = self._run(WhT, XW, n, T, states, dtype)  # out: (T, H, N)
-        self._cache = (cache, xt, len(states), n, T) if training else None
-        if self.return_sequences:
-            if self.go_backwards:
-                out = out[::-1]
-            return np.ascontiguousarray(out.transpose(2, 0, 1))
-        return np.ascontiguousarray(out[-1].T)
+        parts = _batch_parts(n, T * n * W.shape[1] * (h + f))
+        states = [np.asarray(s, dtype=dtype) for s in states]
+
+        def run(sl):
+            xs = x[sl]
+            nc = xs.shape[0]
+            # inputs time-major, features-first, with a row of ones so the bias rides in the same product
+            xt = np.empty((T, f + 1, nc), dtype=dtype)
+            xt[:, :f] = xs.transpose(1, 2, 0)[::-1] if self.go_backwards else xs.transpose(1, 2, 0)
+            xt[:, f] = 1
+            XW = np.matmul(WxT, xt)  # the input part of every step at once: (T, G H, nc)
+            out, cache = self._run(WhT, XW, nc, T, [s[sl] for s in states], dtype)  # out: (T, H, nc)
+            if self.return_sequences:
+                if self.go_backwards:
+                    out = out[::-1]
+                y = np.ascontiguousarray(out.transpose(2, 0, 1))
+            else:
+                y = np.ascontiguousarray(out[-1].T)
+            return y, (cache, xt, nc)
+
+        results = _map(run, parts)
+        self._cache = ([r[1] for r in results], parts, len(states), n, T) if training else None
+        return results[0][0] if len(results) == 1 else np.concatenate([r[0] for r in results])
 
     def backward(self, dy):
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True")
-        cache, xt, n_states_in, n, T = self._cache
+        caches, parts, n_states_in, n, T = self._cache
         W = self.params["W"]
         h = self.units
         dtype = W.dtype
         dy = np.asarray(dy, dtype=dtype)
-        if self.return_sequences:
-            dY = dy.transpose(1, 2, 0)
+
+        def run(i):
+            cache, xt, nc = caches[i]
+            d = dy[parts[i]]
+            if self.return_sequences:
+                dY = d.transpose(1, 2, 0)
+                if self.go_backwards:
+                    dY = dY[::-1]
+                dY = np.ascontiguousarray(dY)  # (T, H, nc)
+                dlast = None
+            else:
+                dY = None
+                dlast = np.ascontiguousarray(d.T)
+            dZ, dstates, sources = self._bptt(cache, dY, dlast, nc, T)
+            f = xt.shape[1] - 1
+            gh = dZ.shape[1]
+            # one product over all steps for each weight block
+            dZc = np.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape(gh, T * nc)
+            gW = np.empty_like(W)
+            for src, cols in sources:
+                srcc = np.ascontiguousarray(src.transpose(1, 0, 2)).reshape(h, T * nc)
+                gW[:h, cols] = srcc @ dZc[cols].T
+            xc = np.ascontiguousarray(xt.transpose(1, 0, 2)).reshape(f + 1, T * nc)
+            dWxb = xc @ dZc.T  # rows: dW for x (F rows), then db (the row of ones)
+            gW[h:] = dWxb[:f]
+            dx = (W[h:] @ dZc).reshape(f, T, nc).transpose(2, 1, 0)  # (nc, T, F)
             if self.go_backwards:
-                dY = dY[::-1]
-            dY = np.ascontiguousarray(dY)  # (T, H, N)
-            dlast = None
-        else:
-            dY = None
-            dlast = np.ascontiguousarray(dy.T)
-        dZ, dstates, sources = self._bptt(cache, dY, dlast, n, T)
-        f = xt.shape[1] - 1
-        gh = dZ.shape[1]
-        # one product over all steps for each weight block
-        dZc = np.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape(gh, T * n)
+                dx = dx[:, ::-1]
+            return gW, dWxb[f], np.ascontiguousarray(dx), dstates
+
+        results = _map(run, range(len(parts)))
         gW = self.grads.get("W")
         if gW is None or gW.shape != W.shape or gW.dtype != W.dtype:
             gW = self.grads["W"] = np.zeros_like(W)
-        for src, cols in sources:
-            srcc = np.ascontiguousarray(src.transpose(1, 0, 2)).reshape(h, T * n)
-            gW[:h, cols] = srcc @ dZc[cols].T
-        xc = np.ascontiguousarray(xt.transpose(1, 0, 2)).reshape(f + 1, T * n)
-        dWxb = xc @ dZc.T  # rows: dW for x (F rows), then db (the row of ones)
-        gW[h:] = dWxb[:f]
-        self.grads["b"] = dWxb[f].copy()
-        dx = (W[h:] @ dZc).reshape(f, T, n).transpose(2, 1, 0)  # (N, T, F)
-        if self.go_backwards:
-            dx = dx[:, ::-1]
-        dx = np.ascontiguousarray(dx)
+        gW[...] = results[0][0]
+        gb = results[0][1].copy()
+        for r in results[1:]:
+            gW += r[0]
+            gb += r[1]
+        self.grads["b"] = gb
+        if len(results) == 1:
+            dx, dstates = results[0][2], results[0][3]
+        else:
+            dx = np.concatenate([r[2] for r in results])
+            dstates = [np.concatenate([r[3][k] for r in results], axis=1) for k in range(len(results[0][3]))]
         if "a0" in self.params:
             self.grads["a0"] = dstates[0].sum(axis=1) if n_states_in < 1 else np.zeros_like(self.params["a0"])
         if "c0" in self.params:
