@@ -652,9 +652,19 @@ class TrainingDock(QDockWidget):
         if tr is not None and dv is not None:
             # the final evaluation (training=False) rather than the last epoch's running mean
             self.evaluation.set_errors(1 - tr, 1 - dv)
-        if result and self.splits is not None and self.splits.task == "classification":
+        # the worker's last probe already shows the final weights; the evaluation runs in the
+        # next event-loop turn so the GUI never stalls for all of it at once
+        self._finished_result = result
+        QTimer.singleShot(0, self, self._after_run)
+
+    def _after_run(self):
+        result = getattr(self, "_finished_result", None)
+        if result is None:
+            return
+        self._finished_result = None
+        idle = self.worker is None or not self.worker.isRunning()
+        if idle and result and self.splits is not None and self.splits.task == "classification":
             self.evaluation.evaluate()
-        self._probe_now()
         self.training_finished.emit(result)
 
     # -- probes (boundary, histograms) -----------------------------------------------------------
