@@ -72,8 +72,9 @@ def _batch_parts(n, work):
         return [slice(0, n)]
     from . import conv
 
-    if conv.PARALLEL == "chunks":
-        conv._sync_blas_threads()  # BLAS at one thread: the two halves are the parallelism
+    sync = getattr(conv, "_sync_blas_threads", None)
+    if sync is not None and getattr(conv, "PARALLEL", None) == "chunks":
+        sync()  # BLAS at one thread (conv's process-wide setting): the two halves are the parallelism
     half = (n + 1) // 2
     return [slice(0, half), slice(half, n)]
 
