@@ -8,7 +8,7 @@ Measures
 The dock is shown (offscreen unless QT_QPA_PLATFORM says otherwise) at 1400x720 with the Curves
 tab (cost, accuracy, learning rate, gradient norms) visible, as a user would watch it.
 
-    python benchmarks/bench_gui_latency.py [--epochs 30] [--json artifacts/bench_gui_latency.json]
+    python benchmarks/bench_gui_latency.py [--seconds 20 | --seconds 0 --epochs 30] [--json out.json]
 """
 
 import argparse
@@ -25,7 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0):
+def measure(epochs=30, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0, seconds=None):
+    """Train ``epochs`` epochs (or, with ``seconds``, as many as fit in that time, then Stop)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -35,7 +36,7 @@ def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0
 
     app = QApplication.instance() or QApplication([])
     doc = load_document(os.path.join(ROOT, "presets", preset))
-    doc.training["epochs"] = int(epochs)
+    doc.training["epochs"] = 100000 if seconds else int(epochs)
     dock = TrainingDock(history=RunHistory(":memory:"))
     dock.resize(1400, 720)
     dock.show()
@@ -67,6 +68,8 @@ def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0
     dock.training_finished.connect(lambda r: (done.append(r), loop.quit()))
     t0 = time.monotonic()
     dock.train()
+    if seconds:
+        QTimer.singleShot(int(seconds * 1000), dock.stop)
     loop.exec()
     t1 = time.monotonic()
     timer.stop()
@@ -78,7 +81,7 @@ def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0
     return {
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "cpus": os.cpu_count(),
-        "preset": preset, "epochs": int(epochs), "train_seconds": round(train_seconds, 3),
+        "preset": preset, "epochs": int(result.get("epochs") or 0), "train_seconds": round(train_seconds, 3),
         "test_accuracy": result.get("test_accuracy"),
         "idle_latency_ms": {"p50": float(np.percentile(idle, 50)), "p99": float(np.percentile(idle, 99)),
                             "max": float(idle.max())},
@@ -92,6 +95,8 @@ def measure(epochs=8, preset="digits_mlp.json", interval_ms=10, idle_seconds=1.0
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--seconds", type=float, default=20.0,
+                    help="train for this long, then press Stop (0: train --epochs epochs)")
     ap.add_argument("--preset", default="digits_mlp.json")
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
     ap.add_argument("--switch-interval", type=float, default=None,
@@ -99,7 +104,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
-    r = measure(args.epochs, args.preset)
+    r = measure(args.epochs, args.preset, seconds=args.seconds or None)
     lat = r["latency_ms"]
     print(f"{r['preset']}: {r['epochs']} epochs in {r['train_seconds']:.1f} s, test accuracy "
           f"{r['test_accuracy']:.3f}")

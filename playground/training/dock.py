@@ -527,7 +527,7 @@ class TrainingDock(QDockWidget):
 
     # -- events ----------------------------------------------------------------------------------
     #: at most one redraw per this many seconds (the GUI thread's share of the work stays small)
-    MIN_REDRAW_INTERVAL = 0.05
+    MIN_REDRAW_INTERVAL = 0.075
 
     def _drain(self):
         """Take the worker's buffered events and probe, update the data and redraw the plots.
@@ -546,6 +546,9 @@ class TrainingDock(QDockWidget):
         events, probe = w.take_events()
         if not events and probe is None:
             return
+        # the trainer pauses at its next event until this redraw (and its paint) is done
+        w.gui_idle.clear()
+        QTimer.singleShot(0, w.gui_idle.set)
         new_epochs = []
         last_step = None
         for ev in events:

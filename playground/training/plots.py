@@ -281,7 +281,8 @@ class MetricsPlot(QWidget):
         self._dirty_epochs = True
 
     def add_lr(self, x, lr):
-        if lr is not None and (not self.lr_y or lr != self.lr_y[-1] or x - self.lr_x[-1] > 0.25):
+        # a new point when the rate changes or a whole epoch went by (not on every step event)
+        if lr is not None and (not self.lr_y or lr != self.lr_y[-1] or x - self.lr_x[-1] >= 1.0):
             self.lr_x.append(float(x))
             self.lr_y.append(float(lr))
             self._dirty_lr = True

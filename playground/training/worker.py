@@ -199,6 +199,25 @@ class Probe:
         return out
 
 
+def _one_blas_thread():
+    """While training: BLAS on one thread (when threadpoolctl is installed), leaving the other
+    core(s) to the GUI. On a busy machine a multi-threaded OpenBLAS spin-waits for cores it cannot
+    get and a run can take ten times longer; the engine's small matrices gain little from more
+    threads anyway."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its own setting
+        import contextlib
+
+        return contextlib.nullcontext()
+    try:
+        return threadpool_limits(limits=1, user_api="blas")
+    except Exception:  # noqa: BLE001 - a missing/odd BLAS must never stop training
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 class TrainingWorker(QThread):
     """Runs ``Trainer(network, splits, config).run()`` in its own thread.
 
@@ -222,6 +241,9 @@ class TrainingWorker(QThread):
         self.probe_interval = float(probe_interval)
         self._last_probe = 0.0
         self._probe_seconds = 0.0
+        #: cleared by the GUI while it redraws from a snapshot (see _on_event)
+        self.gui_idle = threading.Event()
+        self.gui_idle.set()
         self._lock = threading.Lock()
         self._pending = []
         self._probe_result = None
@@ -275,7 +297,8 @@ class TrainingWorker(QThread):
         previous = sys.getswitchinterval()
         sys.setswitchinterval(min(previous, self.SWITCH_INTERVAL))
         try:
-            self._run()
+            with _one_blas_thread():
+                self._run()
         finally:
             sys.setswitchinterval(previous)
 
@@ -296,9 +319,18 @@ class TrainingWorker(QThread):
         with self._lock:
             self._pending.append(event)
 
+    #: longest the training thread waits for a GUI redraw to finish (seconds)
+    GUI_YIELD = 0.03
+
     def _on_event(self, event):
         """The Trainer's callback (training thread): buffer; refresh the probe at most every
-        ``probe_interval`` seconds; announce at most every ``interval`` seconds."""
+        ``probe_interval`` seconds; announce at most every ``interval`` seconds.
+
+        While the GUI redraws (``gui_idle`` cleared) the trainer waits up to GUI_YIELD seconds
+        here, without the GIL, so a redraw is not stretched by sharing the interpreter with
+        training."""
+        if not self.gui_idle.is_set():
+            self.gui_idle.wait(self.GUI_YIELD)
         self._push(event)
         kind = event.get("type")
         self._flush(force=kind in ("finished", "diverged") or self._force)
