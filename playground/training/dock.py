@@ -78,7 +78,6 @@ class TrainingDock(QDockWidget):
         self._tinted = set()
         self._last_step = None
         self._last_epoch = None
-        self._idle_probe = None
         self._drain_scheduled = False
         self._probe_scheduled = False
         self.refresh_times = []  # monotonic times of plot refreshes (benchmark)
@@ -449,7 +448,6 @@ class TrainingDock(QDockWidget):
         if paused:
             worker.pause()
         self._set_state("paused" if paused else "running")
-        self._t_start = time.monotonic()
         worker.start()
         self._poll.start()
         self.training_started.emit()
