@@ -81,25 +81,43 @@ def _pick(size, max_checks, rng):
     return np.sort(rng.choice(size, size=int(max_checks), replace=False))
 
 
-def _numeric(fn, arrays, eps, max_checks, rng):
+def _kinked(f_plus, f_minus, f0):
+    """True when the second difference is far larger than a smooth cost allows: for a smooth J,
+    (J(+eps) + J(-eps) - 2 J) / (J(+eps) - J(-eps)) ~ eps J'' / (2 J') is tiny; a kink (ReLU at 0,
+    a max-pool tie) inside [-eps, eps] makes it of order one."""
+    second = abs(f_plus + f_minus - 2.0 * f0)
+    return second > 1e-3 * abs(f_plus - f_minus) + 1e-13 * max(1.0, abs(f0))
+
+
+def _numeric(fn, arrays, eps, max_checks, rng, retries=2):
     """Two-sided differences of the scalar fn() for (a subset of) every element of ``arrays``.
+
+    A component whose [-eps, +eps] interval straddles a kink (see _kinked) is differenced again
+    with eps / 100 (up to ``retries`` times): the derivative is the same at any eps where the
+    cost is smooth, so this only removes the kink's artefact, never a real error.
 
     Returns (list of index arrays, list of approximate-derivative arrays), one per array; arrays
     are perturbed in place and restored.
     """
     picks, approx = [], []
+    f0 = fn()
     for arr in arrays:
         flat = arr.reshape(-1)  # a view: arrays are contiguous
         idx = _pick(flat.size, max_checks, rng)
         d = np.empty(len(idx))
         for j, i in enumerate(idx):
             old = flat[i]
-            flat[i] = old + eps
-            f_plus = fn()
-            flat[i] = old - eps
-            f_minus = fn()
-            flat[i] = old
-            d[j] = (f_plus - f_minus) / (2 * eps)
+            h = eps
+            for attempt in range(retries + 1):
+                flat[i] = old + h
+                f_plus = fn()
+                flat[i] = old - h
+                f_minus = fn()
+                flat[i] = old
+                if attempt == retries or not _kinked(f_plus, f_minus, f0):
+                    break
+                h = h / 100.0
+            d[j] = (f_plus - f_minus) / (2 * h)
         picks.append(idx)
         approx.append(d)
     return picks, approx
@@ -188,14 +206,34 @@ def float64_copy(network):
     return net
 
 
-def check_network(network, x, y, loss, eps=1e-6, max_checks=None, seed=0, regularization=True):
+def _nudge_parameters(net, perturb, rng):
+    """Add small normal noise to every floating parameter of the (float64 copy) ``net``: scaled by
+    ``perturb`` times the array's root mean square, or by ``perturb`` alone for an all-zero array
+    (fresh biases, BatchNorm betas)."""
+    for layer in net.layers:
+        for v in layer.params.values():
+            if not np.issubdtype(v.dtype, np.floating) or v.size == 0:
+                continue
+            rms = float(np.sqrt(np.mean(np.square(v))))
+            v += (perturb * (rms if rms > 0 else 1.0)) * rng.standard_normal(v.shape)
+
+
+def check_network(network, x, y, loss, eps=1e-6, max_checks=None, seed=0, regularization=True, perturb=0.01):
     """Per-layer relative error of backpropagation against two-sided differences of the cost.
+
+    Kinks: ReLU and max pooling are not differentiable where a pre-activation is exactly 0 or two
+    pooled values tie. A freshly built network sits exactly there: zero biases and blank input
+    (the empty border of a digit) give pre-activations of exactly 0, and the two-sided difference
+    straddles the kink (it sees half a slope where backprop says 0 or 1). So, as the per-layer check
+    does, the float64 copy's parameters get a small random nudge first (``perturb``): backprop must
+    be right at every point, and a nudged point is almost surely away from the kinks.
 
     network : a Network (built or not; left untouched: the check runs on a float64 copy).
     x : ndarray of shape (batch, *input_shape) or dict input name -> array (keep the batch small).
     y : targets (or dict output name -> targets); loss : a loss spec as for compute_cost.
     max_checks : check at most this many randomly chosen components of each layer's theta
         (None: all; large networks such as the digits MLP want ~50-200).
+    perturb : relative size of the random nudge given to every parameter before checking (0: none).
     Returns {node name: relative error} for every node that has parameters.
     """
     from .losses import compute_cost, cost_and_gradients
@@ -204,6 +242,8 @@ def check_network(network, x, y, loss, eps=1e-6, max_checks=None, seed=0, regula
         network.build()
     net = float64_copy(network)
     rng = np.random.default_rng(seed)
+    if perturb:
+        _nudge_parameters(net, perturb, rng)
     if isinstance(x, dict):
         x = {k: (np.asarray(v, dtype=np.float64) if np.issubdtype(np.asarray(v).dtype, np.floating) else np.asarray(v))
              for k, v in x.items()}

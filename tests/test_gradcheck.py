@@ -107,3 +107,57 @@ def test_integer_inputs_get_no_input_check():
 
     errors = layer_errors(Lookup(), [(3,)])
     assert set(errors) == {"E"} and errors["E"] < 1e-7
+
+
+def _blank_border_cnn():
+    """conv (zero biases) -> ReLU -> max pool -> dense on images with an empty border: fresh, the
+    conv's pre-activations over the border are exactly 0, on ReLU's kink."""
+    from engine.layers.conv import Conv2D, MaxPool2D
+
+    net = Network()
+    x = net.add(Input((1, 8, 8)), name="x")
+    c = net.add(Conv2D(3, kernel_size=3, padding="same"), [x], name="conv")
+    p = net.add(MaxPool2D(2), [net.add(Activation("relu"), [c])], name="pool")
+    s = net.add(Dense(3), [net.add(Flatten(), [p])], name="scores")
+    net.add(Activation("softmax"), [s], name="probs")
+    net.build(seed=0, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    xb = np.zeros((4, 1, 8, 8))
+    xb[:, :, 3:5, 3:5] = rng.random((4, 1, 2, 2)) + 0.5
+    return net, xb, rng.integers(0, 3, 4)
+
+
+def test_check_network_at_relu_kinks_nudges_parameters_and_still_catches_bugs():
+    net, xb, yb = _blank_border_cnn()
+    assert np.all(net["conv"].params["b"] == 0)
+    z = net["conv"].forward(xb, training=True)
+    assert np.sum(z == 0) > z.size // 2  # the kink is really there
+    # without the nudge the two-sided difference straddles the kink and the check fails
+    raw = check_network(net, xb, yb, "softmax_cross_entropy", perturb=0)
+    assert raw["conv"] > 1e-3
+    errors = check_network(net, xb, yb, "softmax_cross_entropy")
+    assert max(errors.values()) < 1e-7, errors
+    assert np.all(net["conv"].params["b"] == 0)  # the nudge happened on the copy only
+
+    class _WrongConvBias(type(net["conv"])):
+        def backward(self, dy):
+            dx = super().backward(dy)
+            self.grads["b"] = self.grads["b"] * 1.05
+            return dx
+
+    bad = Network.from_config(net.get_config())
+    bad.build(seed=0, dtype=np.float64)
+    bad["conv"].__class__ = _WrongConvBias
+    assert check_network(bad, xb, yb, "softmax_cross_entropy")["conv"] > 1e-3
+
+
+def test_numeric_differences_step_down_across_a_kink():
+    from engine.gradcheck import _numeric
+
+    theta = np.array([4e-7, 0.3, -2.0])  # |theta_0| < eps: the kink of |t| lies inside [t-eps, t+eps]
+
+    def f():
+        return float(np.sum(np.abs(theta)) + theta[1] ** 2)
+
+    _, (d,) = _numeric(f, [theta], 1e-6, None, np.random.default_rng(0))
+    np.testing.assert_allclose(d, [1.0, 1.0 + 0.6, -1.0], rtol=1e-6)
