@@ -76,6 +76,7 @@ class TrainingDock(QDockWidget):
         self.run_id = None
         self._history = history
         self._tinted = set()
+        self._tint_cache = {}  # node -> (rgb, hint) last sent to the scene
         self._last_step = None
         self._last_epoch = None
         self._drain_scheduled = False
@@ -259,6 +260,7 @@ class TrainingDock(QDockWidget):
     def _on_doc_reset(self):
         if self.worker is not None and self.worker.isRunning():
             self.stop(wait=True)
+        self._clear_tints()  # the canvas rebuilt its nodes
         self._load_controls()
         self.splits, self._splits_key = None, None
         self.selected_layer = None
@@ -707,9 +709,12 @@ class TrainingDock(QDockWidget):
             return
         found = health.node_health(mode, grad_norms, activation_stats)
         for name, (rgb, hint) in found.items():
+            if self._tint_cache.get(name) == (rgb, hint):
+                continue  # unchanged: do not make the canvas repaint the node
             try:
                 self.scene.set_node_tint(name, QColor(*rgb), hint)
                 self._tinted.add(name)
+                self._tint_cache[name] = (rgb, hint)
             except Exception:  # noqa: BLE001 - a node may have just disappeared
                 pass
         for name in list(self._tinted - set(found)):
@@ -721,12 +726,14 @@ class TrainingDock(QDockWidget):
         except Exception:  # noqa: BLE001
             pass
         self._tinted.discard(name)
+        self._tint_cache.pop(name, None)
 
     def _clear_tints(self):
         if self.scene is not None:
             for name in list(self._tinted):
                 self._untint(name)
         self._tinted.clear()
+        self._tint_cache.clear()
 
     def _on_health_mode_changed(self, mode):
         self._clear_tints()
