@@ -320,3 +320,50 @@ def test_reset_weights_and_initializer(qtbot, make_dock):
     dock.controls.init.setCurrentText("xavier")
     w = doc.network.nodes["dense_2"].layer.params["W"]
     assert w.std() == pytest.approx(np.sqrt(1 / 16), rel=0.3)  # variance 1/n with n = 16 inputs
+
+
+def test_hiding_the_dock_in_a_window_keeps_training(qtbot, make_dock):
+    from PySide6.QtWidgets import QMainWindow
+
+    dock, doc = make_dock(epochs=100000)
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    win.show()
+    seen = []
+    dock.epoch_finished.connect(seen.append)
+    dock.train()
+    dock.close()  # the dock's close button: hidden, still training
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30000)
+    assert dock.worker.isRunning() and not dock.isVisible()
+    worker = dock.worker
+    dock.shutdown()  # what the window does when it closes
+    assert not worker.isRunning()
+    win.removeDockWidget(dock)  # give the dock back to the fixture that tears it down
+    dock.setParent(None)
+
+
+def test_pyside_refcount_workaround_survives_many_calls(qtbot):
+    """PySide6 6.12.0 drops a reference to None per void call and to True per emit; without the
+    workaround in playground/training/qtfix.py this loop aborts the interpreter."""
+    import sys
+
+    from PySide6.QtCore import QObject, QRectF
+
+    from playground.training import qtfix
+
+    qtfix.apply()
+    none_leak, true_leak = qtfix.leaks()
+    if none_leak == 0 and true_leak == 0 and sys.getrefcount(None) < qtfix.BOOST:
+        pytest.skip("this PySide6 does not leak")
+
+    class Pinger(QObject):
+        pinged = Signal(object)
+
+    p = Pinger()
+    p.pinged.connect(lambda _: None)
+    r = QRectF(0, 0, 1, 1)
+    for _ in range(200000):
+        r.setHeight(2.0)
+        p.pinged.emit(1)
+    assert sys.getrefcount(None) > 10**9 and sys.getrefcount(True) > 10**9

@@ -19,8 +19,8 @@ import time
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import EngineError
 
@@ -503,7 +503,10 @@ class TrainingDock(QDockWidget):
         self._clear_tints()
 
     def closeEvent(self, event):  # noqa: N802 - Qt API
-        self.shutdown()
+        # inside a main window the close button only hides the dock (training goes on; the window
+        # calls shutdown() when it closes); a stand-alone dock is the window: stop training
+        if not isinstance(self.parentWidget(), QMainWindow):
+            self.shutdown()
         super().closeEvent(event)
 
     def reset_weights(self):
