@@ -45,7 +45,7 @@ def default_path():
     if not folder:
         import platformdirs
 
-        folder = platformdirs.user_data_dir("network-playground", appauthor=False)
+        folder = platformdirs.user_data_dir("network-playground", "network-playground")  # as MainWindow
     return os.path.join(folder, "runs.sqlite")
 
 
