@@ -55,6 +55,16 @@ def fallback_document():
     }
 
 
+def warn(parent, title, text):
+    """Show an error in a dialog (tests replace this module function)."""
+    QMessageBox.warning(parent, title, text)
+
+
+def ask(parent, title, text, buttons, default):
+    """Ask a question in a dialog; returns the button (tests replace this module function)."""
+    return QMessageBox.question(parent, title, text, buttons, default)
+
+
 class SummaryDialog(QDialog):
     """A Keras-like summary table: layer, type, output shape, parameters, notes."""
 
@@ -162,11 +172,11 @@ class MainWindow(QMainWindow):
         self.scene.message.connect(self._show_status)
         self.inspector.edit_refused.connect(self._show_status)
         self.palette.layer_activated.connect(self._add_layer_at_centre)
-        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.view.zoom_changed.connect(self._on_zoom_changed)
         self.document.modified_changed.connect(self.setWindowModified)
-        self.document.path_changed.connect(lambda _p: self._update_title())
+        self.document.path_changed.connect(self._on_path_changed)
         self.document.reset.connect(self._on_document_reset)
-        self.document.undo_stack.canUndoChanged.connect(lambda _b: self._update_title())
+        self.document.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
@@ -177,7 +187,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         restored = False
         if restore != "never" and self.autosave_path.is_file():
-            restored = self._offer_autosave(ask=(restore == "ask"))
+            restored = self._offer_autosave(confirm=(restore == "ask"))
         if not restored and open_default:
             self.open_default()
         self._update_title()
@@ -438,6 +448,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     # -- documents -------------------------------------------------------------------------------
+    def _on_path_changed(self, _path):
+        self._update_title()
+
+    def _on_undo_index_changed(self, _index):
+        self._update_title()
+
+    def _on_zoom_changed(self, z):
+        self.zoom_label.setText(f"{z * 100:.0f} %")
+
     def _update_title(self):
         d = self.document
         where = Path(d.path).name if d.path else d.name or "untitled"
@@ -451,13 +470,13 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def show_error(self, title, text):
-        QMessageBox.warning(self, title, text)
+        warn(self, title, text)
 
     def maybe_save(self):
         """Ask before losing unsaved changes; False means the user cancelled."""
         if not self.document.modified:
             return True
-        ans = QMessageBox.question(
+        ans = ask(
             self, "Unsaved changes",
             f"'{self.document.name}' has unsaved changes. Save them first?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
@@ -670,7 +689,7 @@ class MainWindow(QMainWindow):
         except OSError:
             pass
 
-    def _offer_autosave(self, ask=True):
+    def _offer_autosave(self, confirm=True):
         try:
             d = json.loads(self.autosave_path.read_text(encoding="utf-8"))
             of = d.pop("autosave_of", "")
@@ -678,8 +697,8 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError, EngineError):
             self._remove_autosave()
             return False
-        if ask:
-            ans = QMessageBox.question(
+        if confirm:
+            ans = ask(
                 self, "Restore unsaved work?",
                 f"Network Playground did not close properly last time. Restore the unsaved network "
                 f"'{d.get('name', 'untitled')}'?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)

@@ -1,0 +1,210 @@
+"""The main window: default preset, docks, files (save/reopen, bad files), autosave, layout memory,
+and a screenshot of the whole window for a person to look at (artifacts/)."""
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox  # noqa: E402
+
+import playground.mainwindow as mw  # noqa: E402
+from playground.mainwindow import MainWindow  # noqa: E402
+
+pytestmark = pytest.mark.gui
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts"
+
+
+def make_window(qtbot, tmp_path, **kw):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    kw.setdefault("restore", "never")
+    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", **kw)
+    # not qtbot.addWidget: pytest-qt would close it before our fixtures mark it saved, and the
+    # unsaved-changes question would then wait for a click
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.document.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def test_opens_the_default_preset_ready_to_train(window):
+    doc = window.document
+    assert doc.network.inputs and doc.network.outputs
+    shapes = doc.network.infer_shapes()  # strict: the default network has no error
+    assert shapes[doc.network.outputs[0]][-1] == 10
+    assert doc.data["name"] == "digits"
+    assert not doc.modified and doc.path is None  # a preset opens as an unsaved copy
+    assert set(window.scene.nodes) == set(doc.network.nodes)
+    assert not any(item.is_error for item in window.scene.nodes.values())
+    titles = {d.windowTitle() for d in window.findChildren(QDockWidget)}
+    assert {"Layers", "Inspector"} <= titles
+    assert "Network Playground" in window.windowTitle()
+
+
+def test_selecting_a_layer_emits_layer_selected_and_fills_the_inspector(window, qtbot):
+    name = window.document.network.outputs[0]
+    with qtbot.waitSignal(window.layer_selected, timeout=2000) as blocker:
+        window.scene.select_node(name)
+    assert blocker.args == [name]
+    assert window.inspector.current == name
+    with qtbot.waitSignal(window.layer_selected, timeout=2000) as blocker:
+        window.scene.clearSelection()
+    assert blocker.args == [""]
+
+
+def test_add_panel_docks_a_widget(window, qtbot):
+    dock = window.add_panel(QLabel("hello"), "Digits", Qt.RightDockWidgetArea)
+    assert isinstance(dock, QDockWidget) and dock.widget().text() == "hello"
+    assert window.dockWidgetArea(dock) == Qt.RightDockWidgetArea
+    assert dock.objectName()  # needed for saveState
+    second = window.add_panel(QLabel("b"), "Faces")
+    qtbot.waitUntil(lambda: second in window.tabifiedDockWidgets(dock), timeout=2000)
+
+
+def test_save_and_reopen_gives_the_same_document(window, tmp_path, monkeypatch):
+    doc = window.document
+    out = doc.network.outputs[0]
+    window.scene.select_node(out)
+    name = doc.add_layer("Dropout", pos=(0, 400), inputs=[out])
+    assert doc.modified and window.isWindowModified()
+    path = tmp_path / "mine.json"
+    monkeypatch.setattr("playground.mainwindow.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert window.save()
+    assert not doc.modified and doc.path == str(path)
+    saved = doc.to_dict()
+    assert str(path.resolve()) in window.recent_files()
+    window.document.new()
+    assert len(window.document.network.nodes) == 0 and not window.scene.nodes
+    assert window.open_file(path)
+    assert window.document.to_dict() == saved
+    assert name in window.scene.nodes
+
+
+def test_bad_file_shows_message_and_changes_nothing(window, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(mw, "warn", lambda parent, title, text: shown.append((title, text)))
+    window.scene.select_node(window.document.network.outputs[0])
+    before = window.document.to_dict()
+    items_before = set(window.scene.nodes)
+    bad = tmp_path / "bad.json"
+    for text in ("{oops", json.dumps({"format": "something-else", "graph": {}}), json.dumps([1, 2, 3])):
+        bad.write_text(text)
+        assert not window.open_file(bad)
+        assert window.document.to_dict() == before
+        assert set(window.scene.nodes) == items_before
+    assert len(shown) == 3
+    for title, text in shown:
+        assert "bad.json" in text and "Traceback" not in text
+    assert not window.document.modified
+
+
+def test_summary_dialog_lists_every_layer(window):
+    dlg = window.show_summary()
+    net = window.document.network
+    assert dlg.table.rowCount() == len(net.nodes)
+    total = sum(r["params"] or 0 for r in net.summary_rows())
+    assert f"{total:,}" in dlg.totals.text()
+    dlg.close()
+
+
+def test_undo_redo_actions_and_shortcuts(window):
+    assert window.act_undo.shortcut().toString() == "Ctrl+Z"
+    assert "Ctrl+Shift+Z" in [s.toString() for s in window.act_redo.shortcuts()]
+    n = len(window.document.network.nodes)
+    window.document.add_layer("Dense", pos=(0, 500))
+    assert window.act_undo.isEnabled()
+    window.act_undo.trigger()
+    assert len(window.document.network.nodes) == n
+    window.act_redo.trigger()
+    assert len(window.document.network.nodes) == n + 1
+
+
+def test_close_with_unsaved_changes_asks(window, monkeypatch):
+    window.document.add_layer("Dense", pos=(0, 500))
+    asked = []
+    monkeypatch.setattr(mw, "ask", lambda parent, title, *a: asked.append(title) or QMessageBox.Cancel)
+    assert not window.close()  # cancelled: the window stays open
+    assert asked and window.isVisible()
+
+
+def test_autosave_is_offered_after_a_crash(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path)
+    doc = win.document
+    doc.add_layer("Dense", pos=(0, 600))
+    marker = doc.network.unique_name("Dropout")
+    doc.add_layer("Dropout", pos=(300, 600), name=marker)
+    assert win.autosave()
+    assert win.autosave_path.is_file()
+    saved = doc.graph_config()
+    # "crash": no closeEvent, the autosave stays behind; a new window offers it
+    monkeypatch.setattr(mw, "ask", lambda *a: QMessageBox.Yes)
+    win2 = make_window(qtbot, tmp_path, restore="ask")
+    assert win2.document.graph_config() == saved
+    assert marker in win2.scene.nodes
+    assert win2.document.modified  # the restored work still needs saving
+    win2.document.undo_stack.setClean()
+    win2.close()
+    assert not win2.autosave_path.exists()  # a clean close removes it
+    win.document.undo_stack.setClean()
+
+
+def test_window_layout_is_remembered(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path)
+    win.show()
+    qtbot.waitExposed(win)
+    win.palette_dock.hide()
+    win.close()
+    win2 = make_window(qtbot, tmp_path)
+    win2.show()
+    qtbot.waitExposed(win2)
+    assert not win2.palette_dock.isVisible() and win2.inspector_dock.isVisible()
+    win2.palette_dock.show()
+    win2.close()
+
+
+def test_presets_menu_lists_every_preset(window):
+    presets = sorted(p for p in (REPO / "presets").glob("*.json"))
+    titles = [a.text() for a in window.presets_menu.actions()]
+    assert len(titles) == max(1, len(presets))
+
+
+def test_screenshot_of_the_window(qtbot, tmp_path):
+    """Saves artifacts/mainwindow.png (LeNet-5 when that preset exists) for a person to look at."""
+    win = make_window(qtbot, tmp_path)
+    lenet = REPO / "presets" / "lenet5.json"
+    if lenet.is_file():
+        assert win.open_file(lenet, as_preset=True)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    win.view.fit_all()
+    qtbot.wait(50)  # let the queued fit and the docks settle before grabbing
+    # legible: nodes do not overlap and are drawn at a readable zoom
+    rects = [i.sceneBoundingRect() for i in win.scene.nodes.values()]
+    for i in range(len(rects)):
+        for j in range(i + 1, len(rects)):
+            assert not rects[i].adjusted(8, 6, -8, -6).intersects(rects[j].adjusted(8, 6, -8, -6))
+    assert win.view.zoom() >= 0.5
+    ARTIFACTS.mkdir(exist_ok=True)
+    out = ARTIFACTS / "mainwindow.png"
+    assert win.grab().save(str(out))
+    assert out.stat().st_size > 10_000
+    win.document.undo_stack.setClean()
+    win.close()
