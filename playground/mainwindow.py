@@ -154,8 +154,10 @@ class MainWindow(QMainWindow):
         self.training_dock = None
 
         self.palette = PaletteWidget()
+        self.palette.setMinimumWidth(200)
         self.palette_dock = self._dock("Layers", "palette_dock", self.palette, Qt.LeftDockWidgetArea)
         self.inspector = InspectorWidget(self.document)
+        self.inspector.setMinimumWidth(240)
         self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector, Qt.RightDockWidgetArea)
         self._make_training_dock()
 

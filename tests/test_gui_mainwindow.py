@@ -208,3 +208,19 @@ def test_screenshot_of_the_window(qtbot, tmp_path):
     assert out.stat().st_size > 10_000
     win.document.undo_stack.setClean()
     win.close()
+
+
+def test_missing_qt_system_library_names_the_package(monkeypatch, capsys):
+    import ctypes.util
+
+    from playground import app
+
+    real = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda n: None if n == "xcb-cursor" else real(n) or "lib.so")
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert "libxcb-cursor0" in app.missing_system_libraries()
+    assert app.main([]) == 1
+    err = capsys.readouterr().err
+    assert "sudo apt-get install" in err and "libxcb-cursor0" in err
+    assert "libxkbcommon0" not in err  # only what is missing
