@@ -64,6 +64,14 @@ DEFAULT_ARGS = {
 }
 
 
+#: per-type values that win over DEFAULT_ARGS (wrappers need a layer to wrap).
+TYPE_DEFAULTS = {
+    "Bidirectional": {"layer": {"type": "LSTM", "config": {"units": 16}}},
+    "TimeDistributed": {"layer": {"type": "Dense", "config": {"units": 16}}},
+    "Reshape": {"shape": [-1]},
+}
+
+
 def presets_dir():
     try:
         from engine import io as eio
@@ -102,7 +110,9 @@ def default_layer_config(type_name):
         for p in list(sig.parameters.values())[1:]:
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is not p.empty:
                 continue
-            if p.name in DEFAULT_ARGS:
+            if p.name in TYPE_DEFAULTS.get(type_name, {}):
+                kwargs[p.name] = copy.deepcopy(TYPE_DEFAULTS[type_name][p.name])
+            elif p.name in DEFAULT_ARGS:
                 kwargs[p.name] = copy.deepcopy(DEFAULT_ARGS[p.name])
             else:
                 raise ConfigError(f"{type_name} needs a value for '{p.name}' before it can be added")
