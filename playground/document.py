@@ -297,14 +297,14 @@ class NetworkDocument(QObject):
         self.changed.emit()
 
     # -- edits (each one an undo command) ------------------------------------------------------
-    def edit_graph(self, text, mutate, merge_key=None):
+    def edit_graph(self, text, mutate, merge_key=None, layout_only=False):
         """Apply ``mutate(config)`` to a copy of the graph config and push it as one undo step.
 
         ``mutate`` edits the dict in place (it may return False to cancel). The result is checked
         (every layer config valid, no dangling links, no cycle) before anything changes; a bad
         edit raises an EngineError and leaves the document as it was.
         """
-        if self._read_only_reason:
+        if self._read_only_reason and not layout_only:
             raise GraphError(self._read_only_reason)
         before = self.graph_config()
         after = copy.deepcopy(before)
@@ -437,7 +437,7 @@ class NetworkDocument(QObject):
             for n, (x, y) in positions.items():
                 if n in ents:
                     ents[n].setdefault("meta", {})["pos"] = [round(float(x), 1), round(float(y), 1)]
-        return self.edit_graph(text, mutate)
+        return self.edit_graph(text, mutate, layout_only=True)  # moving is fine while training
 
     def set_training(self, training, text="Change training settings"):
         if training != self.training:

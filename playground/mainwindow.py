@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
                 break
         if hasattr(dock, "set_document"):
             dock.set_document(self.document)
-        for attr in ("set_layer", "show_layer", "on_layer_selected", "select_layer"):
+        for attr in ("set_selected_layer", "set_layer", "show_layer", "on_layer_selected", "select_layer"):
             fn = getattr(dock, attr, None)
             if callable(fn):
                 self.layer_selected.connect(fn)
@@ -302,12 +302,14 @@ class MainWindow(QMainWindow):
         self.act_quit = A("&Quit", self.close, QKeySequence.Quit, "Quit Network Playground")
 
         undo = self.document.undo_stack
-        self.act_undo = undo.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.Undo)
-        self.act_undo.setToolTip("Undo the last edit (Ctrl+Z)")
-        self.act_redo = undo.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.act_undo = A("&Undo", self.undo, QKeySequence.Undo, "Undo the last edit")
+        self.act_redo = A("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")], "Redo")
+        self.act_undo.setEnabled(undo.canUndo())
+        self.act_redo.setEnabled(undo.canRedo())
+        undo.canUndoChanged.connect(self.act_undo.setEnabled)
+        undo.canRedoChanged.connect(self.act_redo.setEnabled)
+        undo.undoTextChanged.connect(self._on_undo_text)
+        undo.redoTextChanged.connect(self._on_redo_text)
         self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut, "Cut the selected layers")
         self.act_copy = A("&Copy", self.copy, QKeySequence.Copy, "Copy the selected layers")
         self.act_paste = A("&Paste", self.paste, QKeySequence.Paste, "Paste layers")
@@ -375,8 +377,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         # toolbar copies with a fixed label (the menu's actions say what they undo)
         undo = self.document.undo_stack
-        self.tb_undo = self._action("Undo", undo.undo, None, "Undo the last edit (Ctrl+Z)")
-        self.tb_redo = self._action("Redo", undo.redo, None, "Redo (Ctrl+Shift+Z)")
+        self.tb_undo = self._action("Undo", self.undo, None, "Undo the last edit (Ctrl+Z)")
+        self.tb_redo = self._action("Redo", self.redo, None, "Redo (Ctrl+Shift+Z)")
         self.tb_undo.setEnabled(undo.canUndo())
         self.tb_redo.setEnabled(undo.canRedo())
         undo.canUndoChanged.connect(self.tb_undo.setEnabled)
@@ -404,6 +406,27 @@ class MainWindow(QMainWindow):
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
     # -- edit slots ------------------------------------------------------------------------------
+    def undo(self):
+        """Undo the last edit, unless the network is locked (training runs)."""
+        reason = getattr(self.document, "_read_only_reason", None)
+        if reason:
+            self._show_status(reason)
+            return
+        self.document.undo_stack.undo()
+
+    def redo(self):
+        reason = getattr(self.document, "_read_only_reason", None)
+        if reason:
+            self._show_status(reason)
+            return
+        self.document.undo_stack.redo()
+
+    def _on_undo_text(self, text):
+        self.act_undo.setText(f"&Undo {text}" if text else "&Undo")
+
+    def _on_redo_text(self, text):
+        self.act_redo.setText(f"&Redo {text}" if text else "&Redo")
+
     def _delete_selection(self):
         self.scene.delete_selection()
 

@@ -228,3 +228,18 @@ def test_default_configs_for_palette_types():
         cfg = default_layer_config(t)
         assert "name" not in cfg
     assert default_layer_config("Dense")["units"] > 0
+
+
+def test_locked_document_refuses_graph_edits_but_allows_moves(doc):
+    doc.set_locked("stop training before editing the network")
+    before = doc.graph_config()
+    with pytest.raises(GraphError, match="stop training"):
+        doc.set_layer_option("h", "units", 5)
+    with pytest.raises(GraphError):
+        doc.add_layer("Dense")
+    assert doc.graph_config() == before
+    doc.move_nodes({"h": (1, 2)})
+    assert doc.node_pos("h") == (1.0, 2.0)
+    doc.set_locked(None)
+    doc.set_layer_option("h", "units", 5)
+    assert shapes(doc)["h"] == (5,)

@@ -134,6 +134,13 @@ def test_undo_redo_actions_and_shortcuts(window):
     assert len(window.document.network.nodes) == n
     window.act_redo.trigger()
     assert len(window.document.network.nodes) == n + 1
+    assert window.act_undo.text().startswith("&Undo Add Dense")
+    # while training runs (the training dock locks the document) undo is refused, not applied
+    window.document.set_locked("stop training before editing the network")
+    window.act_undo.trigger()
+    assert len(window.document.network.nodes) == n + 1
+    assert "stop training" in window.statusBar().currentMessage()
+    window.document.set_locked(None)
 
 
 def test_close_with_unsaved_changes_asks(window, monkeypatch):
