@@ -215,7 +215,7 @@ def _col2im(dcols, xp_shape, kh, kw, sh, sw, dh, dw, ho, wo):
     return dxp.transpose(1, 0, 2, 3)
 
 
-def _conv_forward(x, wmat, bias, geo, pads):
+def _conv_forward(x, wmat, bias, geo, pads, dest=None):
     """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) (C-contiguous) and the im2col matrix.
 
     Stride 1 (the common case) uses "wide rows": the padded images are flattened to (N, C, Hp*Wp)
@@ -243,7 +243,7 @@ def _conv_forward(x, wmat, bias, geo, pads):
         cols = np.empty((c, kh, kw, n, lw), dtype=x.dtype)
         cols[...] = win
         cols = cols.reshape(c * kh * kw, n * lw)
-        y = np.empty((n, f, ho, wo), dtype=x.dtype)
+        y = np.empty((n, f, ho, wo), dtype=x.dtype) if dest is None else dest
         if f <= 32:
             out = np.matmul(wmat, cols.reshape(c * kh * kw, n, lw).transpose(1, 0, 2))  # (N, F, Ho*Wp)
             y[...] = out.reshape(n, f, ho, wp)[:, :, :, :wo]
@@ -258,6 +258,9 @@ def _conv_forward(x, wmat, bias, geo, pads):
         else:
             y = np.empty((n, f, ho, wo), dtype=x.dtype)
             y[...] = (wmat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
+    if dest is not None and y is not dest:
+        dest[...] = y
+        y = dest
     if bias is not None:
         y += bias[:, None, None]
     return y, cols
@@ -288,7 +291,9 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     else:
         dyf = np.empty((f, n, lw), dtype=dy.dtype)
         dyf[...] = dyn.transpose(1, 0, 2)
-        dW = (cols @ dyf.reshape(f, n * lw).T).T
+        # (F, N*L) @ (N*L, K): OpenBLAS is about twice as fast in this orientation as
+        # (cols @ dyf.T).T for these shapes (long inner dimension, small output)
+        dW = dyf.reshape(f, n * lw) @ cols.T
     if not need_dx:
         return dW, db, None
     if f <= 32:
@@ -479,8 +484,9 @@ class Conv2D(Layer):
         flops = 2 * W.shape[0] * W[0].size * n * ho * wo
         if PARALLEL == "chunks" and n >= 8 and _workers() > 1 and flops >= CHUNK_MIN_FLOPS:
             parts = _chunks(n, _workers())
-            res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads), parts))
-            y = np.concatenate([r[0] for r in res], axis=0)
+            y = np.empty((n, W.shape[0], ho, wo), dtype=x.dtype)  # each chunk writes its rows in place
+            res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads,
+                                                             dest=y[ab[0]:ab[1]]), parts))
             cols = [r[1] for r in res]
         else:
             y, cols = _conv_forward(x, wmat, b, geo, pads)
