@@ -231,3 +231,25 @@ def test_missing_qt_system_library_names_the_package(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "sudo apt-get install" in err and "libxcb-cursor0" in err
     assert "libxkbcommon0" not in err  # only what is missing
+
+
+def test_onnx_export_and_import_through_the_menu(window, tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    if not window.act_export_onnx.isEnabled():
+        pytest.skip("engine.onnx is not available")
+    path = tmp_path / "net.onnx"
+    monkeypatch.setattr("playground.mainwindow.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), ""))
+    errors = []
+    monkeypatch.setattr(mw, "warn", lambda parent, title, text: errors.append(text))
+    window.export_onnx()
+    assert not errors and path.is_file() and path.stat().st_size > 1000
+    assert "Exported net.onnx" in window.statusBar().currentMessage()
+    types = sorted(n.layer.type_name for n in window.document.network.nodes.values())
+    monkeypatch.setattr("playground.mainwindow.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.document.undo_stack.setClean()
+    window.import_onnx()
+    assert not errors
+    net = window.document.network
+    assert len(net.nodes) >= 2 and set(window.scene.nodes) == set(net.nodes)
+    assert net.built  # the imported weights are kept
+    assert types  # the exported network had layers
