@@ -54,9 +54,9 @@ def editor(qtbot):
     doc.undo_stack.clear()
 
 
-def drop_layer(view, type_name, scene_pos):
+def drop_layer(view, type_name, scene_pos, palette=None):
     """Deliver a real drop event carrying the palette's mime data to the view."""
-    mime = layer_mime(type_name)
+    mime = palette.tree.mimeData([palette.items[type_name]]) if palette else layer_mime(type_name)
     pt = view.mapFromScene(scene_pos)
     ev = QDropEvent(QPointF(pt), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     view.dropEvent(ev)
@@ -94,15 +94,18 @@ def test_palette_lists_every_layer_with_tooltips_and_filters(qtbot):
     assert "Dense" in pal.visible_types() and "Input" not in pal.visible_types()
     pal.filter_edit.clear()
     assert "Input" in pal.visible_types()
-    mime = pal.tree.mimeData([dense]) if False else layer_mime("Dense")
-    assert mime.hasFormat(LAYER_MIME)
+    mime = pal.tree.mimeData([dense])  # what a drag from the palette carries
+    assert mime.hasFormat(LAYER_MIME) and bytes(mime.data(LAYER_MIME).data()) == b"Dense"
+    assert pal.tree.mimeData([dense.parent()]) is None  # a family header is not draggable
 
 
 def test_drop_connect_edit_undo(editor, qtbot):
     """The issue's acceptance path: drop a Dense, connect it, change its units, undo."""
     doc, scene, view, inspector = editor
+    palette = PaletteWidget()
+    qtbot.addWidget(palette)
     with qtbot.waitSignal(doc.node_added, timeout=2000) as added:
-        ev = drop_layer(view, "Dense", QPointF(520, 40))
+        ev = drop_layer(view, "Dense", QPointF(520, 40), palette)
     assert ev.isAccepted()
     name = added.args[0]
     assert name in scene.nodes and LAYER_TYPES["Dense"] is type(doc.network[name])

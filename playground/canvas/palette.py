@@ -57,13 +57,24 @@ def palette_entries():
 
 
 class _PaletteTree(QTreeWidget):
+    def mimeTypes(self):  # noqa: N802
+        return [LAYER_MIME]
+
+    def mimeData(self, items):  # noqa: N802
+        """The drag payload of a palette layer (the first draggable item)."""
+        for item in items:
+            type_name = item.data(0, TYPE_ROLE)
+            if type_name and item.flags() & Qt.ItemIsEnabled:
+                return layer_mime(type_name)
+        return None
+
     def startDrag(self, actions):  # noqa: N802
         item = self.currentItem()
-        type_name = item.data(0, TYPE_ROLE) if item else None
-        if not type_name or not (item.flags() & Qt.ItemIsEnabled):
+        mime = self.mimeData([item]) if item is not None else None
+        if mime is None:
             return
         drag = QDrag(self)
-        drag.setMimeData(layer_mime(type_name))
+        drag.setMimeData(mime)
         drag.setPixmap(item.icon(0).pixmap(QSize(28, 28)))
         drag.exec(Qt.CopyAction)
 
