@@ -80,6 +80,7 @@ def test_scene_mirrors_document(editor):
     assert scene.nodes["h"].shape_text() == "(8,)"
     assert scene.nodes["h"].params == 6 * 8 + 8
     assert scene.nodes["x"].pos() == QPointF(0, 0)
+    assert not scene.nodes["x"].in_port.isVisible() and scene.nodes["h"].in_port.isVisible()
 
 
 def test_palette_lists_every_layer_with_tooltips_and_filters(qtbot):

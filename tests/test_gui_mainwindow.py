@@ -253,3 +253,22 @@ def test_onnx_export_and_import_through_the_menu(window, tmp_path, monkeypatch):
     assert len(net.nodes) >= 2 and set(window.scene.nodes) == set(net.nodes)
     assert net.built  # the imported weights are kept
     assert types  # the exported network had layers
+
+
+def test_keyboard_delete_copy_paste_on_the_canvas(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    doc = window.document
+    name = doc.network.outputs[0]
+    n = len(doc.network.nodes)
+    window.activateWindow()
+    window.view.setFocus()
+    window.scene.select_node(name)
+    window.act_copy.trigger()
+    window.act_paste.trigger()
+    assert len(doc.network.nodes) == n + 1
+    pasted = window.scene.selected_node_names()
+    assert len(pasted) == 1 and pasted[0] != name
+    QTest.keyClick(window.view.viewport(), Qt.Key_Delete)
+    qtbot.waitUntil(lambda: len(doc.network.nodes) == n, timeout=2000)
+    assert pasted[0] not in window.scene.nodes

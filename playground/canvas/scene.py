@@ -141,6 +141,7 @@ class CanvasScene(QGraphicsScene):
         self.addItem(item)
         self.nodes[name] = item
         item.set_sublayers(sublayer_rows(layer))
+        item.in_port.setVisible(getattr(layer, "n_inputs", 1) != 0)  # nothing feeds an Input
         if name in self._unfolded:
             item.set_unfolded(True)
         return item
