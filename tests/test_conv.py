@@ -337,3 +337,39 @@ def test_empty_batch():
         y = layer.forward(np.zeros((0,) + shape, np.float32), training=True)
         assert y.shape == (0,) + layer.output_shape([shape])
         assert layer.backward(np.zeros_like(y)).shape == (0,) + shape
+
+
+def _reference_dx_stride1(dy, W, pads, dil, x_shape):
+    """The input gradient of a stride-1 cross-correlation, summed offset by offset (the adjoint)."""
+    n, c, h, w = x_shape
+    (t, b), (l, r) = pads
+    _, _, ho, wo = dy.shape
+    dxp = np.zeros((n, c, h + t + b, w + l + r))
+    for u in range(W.shape[2]):
+        for v in range(W.shape[3]):
+            dxp[:, :, u * dil:u * dil + ho, v * dil:v * dil + wo] += np.einsum("nfhw,fc->nchw", dy, W[:, :, u, v])
+    return dxp[:, :, t:t + h, l:l + w]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(filters=3, kernel_size=2, padding="same"),             # asymmetric 'same' padding
+    dict(filters=40, kernel_size=3, padding="same", dilation=2),  # many filters, dilated
+    dict(filters=5, kernel_size=(3, 5), padding="same"),
+    dict(filters=4, kernel_size=3, padding=1),                  # explicit padding that keeps the size
+    dict(filters=4, kernel_size=3, padding=3),                  # grows: the col2im route
+    dict(filters=6, kernel_size=5, padding="valid"),            # shrinks: the col2im route
+])
+def test_stride1_input_gradient_matches_the_adjoint_reference(kw):
+    """'same' stride-1 convolutions get dx as a full correlation with flipped filters (the fast
+    route); the others add window gradients back. Both must equal the offset-by-offset adjoint."""
+    rng = np.random.default_rng(3)
+    layer = Conv2D(**kw)
+    x = rng.standard_normal((5, 3, 9, 11))
+    layer.build([x.shape[1:]], rng=rng, dtype=np.float64)
+    y = layer.forward(x, training=True)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    _, pads = layer._geometry(x.shape[1:])
+    ref = _reference_dx_stride1(dy, layer.params["W"], pads, layer.dilation[0], x.shape)
+    assert dx.shape == x.shape
+    np.testing.assert_allclose(dx, ref, rtol=1e-10, atol=1e-10)

@@ -268,3 +268,39 @@ def test_frozen_batchnorm_uses_and_keeps_its_running_averages():
     y = bn.forward(x, training=True)
     np.testing.assert_allclose(y, (x - [1.0, -1.0]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5), rtol=1e-5)
     np.testing.assert_array_equal(bn.running_mean, [1.0, -1.0])
+
+
+def test_batchnorm_fast_passes_match_the_textbook_formulas():
+    """Forward and backward (fewer passes, dtype kept) equal the course notes' formulas in float64,
+    also for a large mean (the variance is computed from centred values, no cancellation)."""
+    rng = np.random.default_rng(1)
+    x64 = rng.standard_normal((6, 4, 3, 5)) * 0.5 + 1000.0
+    dy64 = rng.standard_normal(x64.shape)
+    bn = BatchNorm()
+    bn.build([(4, 3, 5)])  # float32
+    bn.params["gamma"][:] = [0.5, 1.0, 2.0, -1.0]
+    bn.params["beta"][:] = [0.1, 0.0, -0.3, 2.0]
+    x = x64.astype(np.float32)
+    y = bn.forward(x, training=True)
+    dx = bn.backward(dy64.astype(np.float32))
+    assert y.dtype == np.float32 and dx.dtype == np.float32 and bn.grads["gamma"].dtype == np.float32
+    g = bn.params["gamma"].astype(np.float64)[None, :, None, None]
+    xr = x.astype(np.float64)
+    mu = xr.mean(axis=(0, 2, 3), keepdims=True)
+    var = xr.var(axis=(0, 2, 3), keepdims=True)
+    xhat = (xr - mu) / np.sqrt(var + bn.epsilon)
+    np.testing.assert_allclose(y, g * xhat + bn.params["beta"][None, :, None, None], atol=2e-3)
+    m = x.shape[0] * x.shape[2] * x.shape[3]
+    dxhat = dy64 * g
+    ref = (dxhat - dxhat.sum(axis=(0, 2, 3), keepdims=True) / m
+           - xhat * (dxhat * xhat).sum(axis=(0, 2, 3), keepdims=True) / m) / np.sqrt(var + bn.epsilon)
+    np.testing.assert_allclose(dx, ref, rtol=2e-3, atol=2e-3 * np.abs(ref).max())
+    np.testing.assert_allclose(bn.grads["beta"], dy64.sum(axis=(0, 2, 3)), rtol=1e-4)
+    np.testing.assert_allclose(bn.grads["gamma"], (dy64 * xhat).sum(axis=(0, 2, 3)), rtol=2e-3, atol=1e-2)
+    # inference: running averages, the training cache untouched
+    cache = bn._cache
+    y_inf = bn.forward(x, training=False)
+    assert bn._cache is cache and y_inf.dtype == np.float32
+    rm, rv = bn.running_mean[None, :, None, None], bn.running_var[None, :, None, None]
+    np.testing.assert_allclose(y_inf, g * (xr - rm) / np.sqrt(rv + bn.epsilon) + bn.params["beta"][None, :, None, None],
+                               rtol=1e-4, atol=1e-3)

@@ -296,6 +296,18 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
         dW = dyf.reshape(f, n * lw) @ cols.T
     if not need_dx:
         return dW, db, None
+    if wide:
+        # stride 1: dx is the "full" cross-correlation of dy with the filters flipped and their
+        # F and C axes swapped, so it reuses the forward's contiguous wide-row im2col + GEMM
+        # (cheaper than a GEMM into window gradients and kh*kw strided adds back, and dx comes out
+        # C-contiguous)
+        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        bpads = ((span_h - 1 - t, span_h - 1 - b), (span_w - 1 - l, span_w - 1 - r))
+        if min(bpads[0] + bpads[1]) >= 0 and (ho, wo) == (h, w):  # 'same': no bigger than the forward
+            wflip = wmat.reshape(f, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            wflip = np.ascontiguousarray(wflip).reshape(c, f * kh * kw)
+            dx, _ = _conv_forward(dy, wflip, None, (kh, kw, 1, 1, dh, dw, h, w), bpads)
+            return dW, db, dx
     if f <= 32:
         # stacked per-sample products: faster for few filters; dcols in (N, K, L) order
         dcols = np.matmul(wmat.T, dyn).reshape(n, c, kh, kw, lw)
