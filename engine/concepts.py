@@ -424,7 +424,7 @@ CONCEPTS = (
        "Partly: a network may have several outputs, each with its own loss (the document's training.loss "
        "as a dict output -> loss; the engine trains them together); there is no multitask preset yet.",
        status="partial", targets=[("setting", "loss"), ("engine", "engine.graph.Network.outputs")],
-       show=("layer", "Dense"), headings=("Multitask learning",), aliases=("multiple outputs", "several heads")),
+       headings=("Multitask learning",), aliases=("multiple outputs", "several heads")),
     _c("end_to_end", "End-to-end deep learning", STRAT,
        "One big network maps x straight to y when there is a lot of data; with little data, a pipeline of "
        "smaller component models works better.",

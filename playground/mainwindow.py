@@ -364,6 +364,8 @@ class MainWindow(QMainWindow):
         n = mb.addMenu("&Network")
         n.addAction(self.act_summary)
         h = mb.addMenu("&Help")
+        from .concepts import install_concepts_action  # Help > Concepts (F1): the course notes' index
+        install_concepts_action(self, h)
         h.addAction(self.act_about)
         # canvas context menu
         self.view.setContextMenuPolicy(Qt.CustomContextMenu)

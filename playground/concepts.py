@@ -1,0 +1,318 @@
+"""Help > Concepts (F1): every concept of the course notes, searchable, with where it lives in the app.
+
+:class:`ConceptsDialog` shows a search box, a status filter, the list of concepts (from
+:mod:`engine.concepts`) and, for the selected one, the notes' explanation in their own terms and
+where it is in the app. "Show me" performs the concept's ``show`` action on the main window:
+
+- ``("layer", type)``: shows the Layers palette and selects that entry;
+- ``("preset", name)``: opens presets/NAME.json (asking first about unsaved changes);
+- ``("widget", path)``: shows the dock holding the widget (an attribute path on the window, e.g.
+  ``training_dock.controls.l2``), switches tabs so it is visible and gives it the focus;
+- ``("panel", title)``: shows and raises that panel's dock;
+- ``("cli", subcommand)``: copies an example command line to the clipboard (a terminal runs it).
+
+:func:`install_concepts_action` adds the menu entry to a main window's Help menu.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractScrollArea, QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSplitter,
+                               QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+
+from engine import concepts as C
+
+KEY_ROLE = Qt.UserRole + 1
+STATUS_TEXT = {"available": "in the app", "partial": "partly in the app", "coming": "coming"}
+STATUS_COLOR = {"available": "#1b7f3b", "partial": "#b26a00", "coming": "#888888"}
+
+
+def resolve_widget(window, path):
+    """The object at attribute ``path`` on ``window`` ("training_dock.controls.l2"), or None.
+
+    A dock widget's attribute lookup falls through to its content widget.
+    """
+    obj = window
+    for part in path.split("."):
+        nxt = getattr(obj, part, None)
+        if nxt is None and isinstance(obj, QDockWidget) and obj.widget() is not None:
+            nxt = getattr(obj.widget(), part, None)
+        if nxt is None:
+            return None
+        obj = nxt
+    return obj
+
+
+def resolve_panel(window, title):
+    """The dock of the panel titled ``title`` on ``window`` (its ``panels`` dict), or None."""
+    return (getattr(window, "panels", None) or {}).get(title)
+
+
+def resolve_target(window, kind, value):
+    """'' when target ``(kind, value)`` exists for ``window``, else a message (engine kinds included)."""
+    if kind == "widget":
+        return "" if resolve_widget(window, value) is not None else f"the window has no {value!r}"
+    if kind == "panel":
+        return "" if resolve_panel(window, value) is not None else f"no panel titled {value!r}"
+    return C.check_target(kind, value)
+
+
+def reveal(widget):
+    """Make ``widget`` visible: show and raise its dock, select the tabs and scroll areas holding it."""
+    w = widget
+    while w is not None:
+        parent = w.parentWidget()
+        if isinstance(parent, QStackedWidget) and isinstance(parent.parentWidget(), QTabWidget):
+            parent.parentWidget().setCurrentWidget(w)
+        if isinstance(w, QDockWidget):
+            w.show()
+            w.raise_()
+        if isinstance(parent, QWidget) and isinstance(parent.parentWidget(), QScrollArea):
+            parent.parentWidget().ensureWidgetVisible(widget)
+        w = parent
+
+
+class ConceptsDialog(QDialog):
+    """The concept index as a non-modal dialog over the main window.
+
+    Signals
+    -------
+    shown(str, str) : "Show me" performed an action: (concept key, what was done).
+    """
+
+    shown = Signal(str, str)
+
+    def __init__(self, window=None, parent=None):
+        super().__init__(parent if parent is not None else window)
+        self.setObjectName("concepts_dialog")
+        self.setWindowTitle("Concepts of the course notes")
+        self.window_ = window
+        self.last_action = ""
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("concepts_search")
+        self.search_edit.setPlaceholderText("Search concepts: dropout, Adam, ResNet, bias, BLEU\u2026")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setToolTip("Every word must appear in the concept's name, the notes' explanation "
+                                    "or where it is in the app")
+        self.status_combo = QComboBox()
+        self.status_combo.addItem("all concepts", None)
+        self.status_combo.addItem("in the app", "available")
+        self.status_combo.addItem("partly in the app", "partial")
+        self.status_combo.addItem("coming", "coming")
+        self.status_combo.setToolTip("Show only the concepts the app has, has in part, or has not built yet")
+        self.count_label = QLabel()
+        self.list = QListWidget()
+        self.list.setObjectName("concepts_list")
+        self.list.setMinimumWidth(280)
+        self.text = QTextBrowser()
+        self.text.setObjectName("concepts_text")
+        self.text.setOpenExternalLinks(False)
+        self.show_button = QPushButton("Show me")
+        self.show_button.setObjectName("concepts_show")
+        self.show_button.setToolTip("Take me there in the app: select the layer in the palette, open the "
+                                    "training setting or plot, or load the preset")
+        self.feedback = QLabel("")
+        self.feedback.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search_edit, 1)
+        top.addWidget(self.status_combo)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.text, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.feedback, 1)
+        row.addWidget(self.show_button)
+        rl.addLayout(row)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.list, 1)
+        ll.addWidget(self.count_label)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([320, 520])
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        self.resize(900, 560)
+
+        self.search_edit.textChanged.connect(self._refill)
+        self.status_combo.currentIndexChanged.connect(self._refill)
+        self.list.currentItemChanged.connect(self._on_current_changed)
+        self.list.itemActivated.connect(lambda _item: self.show_me())
+        self.show_button.clicked.connect(self.show_me)
+        self._refill()
+
+    # -- list -------------------------------------------------------------------------------------
+    def _refill(self, *_):
+        keep = self.current_key()
+        found = C.search(self.search_edit.text(), status=self.status_combo.currentData())
+        self.list.blockSignals(True)
+        self.list.clear()
+        for c in found:
+            item = QListWidgetItem(c.title if c.status == "available" else f"{c.title}  ({STATUS_TEXT[c.status]})")
+            item.setData(KEY_ROLE, c.key)
+            item.setToolTip(f"{c.section} \u2014 {STATUS_TEXT[c.status]}")
+            if c.status == "coming":
+                item.setForeground(QColor(STATUS_COLOR["coming"]))
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self.count_label.setText(f"{len(found)} of {len(C.CONCEPTS)} concepts")
+        keys = [c.key for c in found]
+        self.list.setCurrentRow(keys.index(keep) if keep in keys else (0 if keys else -1))
+        if not keys:
+            self._show_concept(None)
+
+    def current_key(self):
+        item = self.list.currentItem()
+        return item.data(KEY_ROLE) if item is not None else None
+
+    def visible_keys(self):
+        return [self.list.item(i).data(KEY_ROLE) for i in range(self.list.count())]
+
+    def select(self, key):
+        """Select concept ``key`` (clearing the search if it hides it)."""
+        if key not in self.visible_keys():
+            self.search_edit.clear()
+            self.status_combo.setCurrentIndex(0)
+        self.list.setCurrentRow(self.visible_keys().index(key))
+
+    def _on_current_changed(self, current, _previous):
+        self._show_concept(C.get(current.data(KEY_ROLE)) if current is not None else None)
+
+    def _show_concept(self, c):
+        self.feedback.setText("")
+        if c is None:
+            self.text.setHtml("<p>No concept matches the search.</p>")
+            self.show_button.setEnabled(False)
+            return
+        e = html.escape
+        parts = [f"<h2>{e(c.title)}</h2>",
+                 f"<p style='color:{STATUS_COLOR[c.status]}'><b>{e(STATUS_TEXT[c.status])}</b>"
+                 f" &nbsp;\u00b7&nbsp; {e(c.section)}</p>",
+                 f"<h3>In the notes' words</h3><p>{e(c.notes)}</p>",
+                 f"<h3>Where it is in the app</h3><p>{e(c.where)}</p>"]
+        if c.headings:
+            parts.append("<p style='color:#666'>Notes: " + "; ".join(f"\u201c{e(h)}\u201d" for h in c.headings) + "</p>")
+        self.text.setHtml("".join(parts))
+        ok, why = self._can_show(c)
+        self.show_button.setEnabled(ok)
+        self.show_button.setToolTip(why)
+
+    def _can_show(self, c):
+        if c.show is None:
+            return False, "Nothing to show yet: " + c.where
+        if self.window_ is None:
+            return False, "Open the concepts from the main window to be taken there"
+        kind, value = c.show
+        if kind == "cli":
+            return True, f"Copy the command line: {C.command_line(value)}"
+        msg = resolve_target(self.window_, kind, value)
+        return (not msg), (msg or "Take me there in the app")
+
+    # -- show me ----------------------------------------------------------------------------------
+    def show_me(self):
+        """Perform the selected concept's "Show me" action; returns a description of what was done."""
+        key = self.current_key()
+        if key is None:
+            return ""
+        c = C.get(key)
+        ok, why = self._can_show(c)
+        if not ok:
+            self.feedback.setText(why)
+            return ""
+        kind, value = c.show
+        win = self.window_
+        done = ""
+        if kind == "layer":
+            dock = getattr(win, "palette_dock", None)
+            if dock is not None:
+                reveal(dock)
+            pal = win.palette
+            pal.filter_edit.clear()
+            item = pal.items.get(value)
+            if item is not None:
+                pal.tree.setCurrentItem(item)
+                pal.tree.scrollToItem(item)
+                pal.tree.setFocus()
+                done = f"Selected {value} in the Layers palette: drag it onto the canvas or double-click it."
+        elif kind == "preset":
+            path = C.PRESETS_DIR / f"{value}.json"
+            if win.maybe_save() and win.open_file(path, as_preset=True):
+                done = f"Opened the {value} preset."
+            else:
+                done = f"The {value} preset was not opened."
+        elif kind == "widget":
+            w = resolve_widget(win, value)
+            if isinstance(w, QAction):
+                w.trigger()
+                done = f"Opened {w.text().replace('&', '').rstrip(chr(0x2026))}."
+            else:
+                reveal(w)
+                if isinstance(w, QWidget):
+                    w.setFocus()
+                    self._flash(w)
+                done = f"Showing it in the {self._dock_title(w) or 'main'} window area."
+        elif kind == "panel":
+            dock = resolve_panel(win, value)
+            reveal(dock)
+            done = f"Showing the {value} panel."
+        elif kind == "cli":
+            line = C.command_line(value)
+            QGuiApplication.clipboard().setText(line)
+            done = f"Copied to the clipboard, run it in a terminal: {line}"
+        self.last_action = done
+        self.feedback.setText(done)
+        if hasattr(win, "statusBar"):
+            win.statusBar().showMessage(done, 8000)
+        self.shown.emit(key, done)
+        return done
+
+    @staticmethod
+    def _dock_title(w):
+        while w is not None and not isinstance(w, QDockWidget):
+            w = w.parentWidget()
+        return w.windowTitle() if w is not None else ""
+
+    @staticmethod
+    def _flash(w):
+        """Outline the widget for a moment so the eye finds it."""
+        if isinstance(w, QAbstractScrollArea) or not hasattr(w, "setStyleSheet"):
+            return
+        old = w.styleSheet()
+        w.setStyleSheet(old + f"\n{type(w).__name__} {{ border: 2px solid #e08000; }}")
+        QTimer.singleShot(1500, lambda: w.setStyleSheet(old))
+
+
+def install_concepts_action(window, menu):
+    """Add "Concepts\u2026" (F1) to ``menu`` of main ``window``; the dialog is created on first use."""
+    act = QAction("&Concepts\u2026", window)
+    act.setShortcut(QKeySequence(Qt.Key_F1))
+    act.setShortcutContext(Qt.WindowShortcut)
+    act.setToolTip("Every concept of the course notes and where it lives in the app (F1)")
+    act.setStatusTip("Every concept of the course notes and where it lives in the app")
+
+    def open_dialog():
+        dlg = getattr(window, "concepts_dialog", None)
+        if dlg is None:
+            dlg = ConceptsDialog(window)
+            window.concepts_dialog = dlg
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        dlg.search_edit.setFocus()
+        dlg.search_edit.selectAll()
+
+    act.triggered.connect(open_dialog)
+    menu.addAction(act)
+    window.act_concepts = act
+    window.concepts_dialog = None
+    return act
