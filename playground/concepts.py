@@ -62,18 +62,26 @@ def resolve_target(window, kind, value):
 
 
 def reveal(widget):
-    """Make ``widget`` visible: show and raise its dock, select the tabs and scroll areas holding it."""
+    """Make ``widget`` visible: show and raise its dock, select the tabs and scroll areas holding it.
+
+    Returns where it is, outermost first (["Training", "Evaluation"]: the dock's title, then tabs).
+    """
+    where = []
     w = widget
     while w is not None:
         parent = w.parentWidget()
         if isinstance(parent, QStackedWidget) and isinstance(parent.parentWidget(), QTabWidget):
-            parent.parentWidget().setCurrentWidget(w)
+            tabs = parent.parentWidget()
+            tabs.setCurrentWidget(w)
+            where.append(f"{tabs.tabText(tabs.indexOf(w)).replace('&', '')} tab")
         if isinstance(w, QDockWidget):
             w.show()
             w.raise_()
+            where.append(f"{w.windowTitle()} dock")
         if isinstance(parent, QWidget) and isinstance(parent.parentWidget(), QScrollArea):
             parent.parentWidget().ensureWidgetVisible(widget)
         w = parent
+    return where[::-1]
 
 
 class ConceptsDialog(QDialog):
@@ -256,11 +264,11 @@ class ConceptsDialog(QDialog):
                 w.trigger()
                 done = f"Opened {w.text().replace('&', '').rstrip(chr(0x2026))}."
             else:
-                reveal(w)
+                where = reveal(w)
                 if isinstance(w, QWidget):
                     w.setFocus()
                     self._flash(w)
-                done = f"Showing it in the {self._dock_title(w) or 'main'} window area."
+                done = "Showing it: " + (" > ".join(where) or "main window") + "."
         elif kind == "panel":
             dock = resolve_panel(win, value)
             reveal(dock)
@@ -275,12 +283,6 @@ class ConceptsDialog(QDialog):
             win.statusBar().showMessage(done, 8000)
         self.shown.emit(key, done)
         return done
-
-    @staticmethod
-    def _dock_title(w):
-        while w is not None and not isinstance(w, QDockWidget):
-            w = w.parentWidget()
-        return w.windowTitle() if w is not None else ""
 
     @staticmethod
     def _flash(w):
