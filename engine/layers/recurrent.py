@@ -452,64 +452,164 @@ class LSTM(_Recurrent):
         h = self.units
         b[2 * h:3 * h] = 1.0
 
-    def _run(self, WhT, XW, n, T, states, dtype):
-        h = self.units
-        H = np.empty((T + 1, h, n), dtype=dtype)
-        C = np.empty((T + 1, h, n), dtype=dtype)
-        H[0] = self._initial(n, states, dtype, 0)
-        C[0] = self._initial(n, states, dtype, 1)
-        G = np.empty((T, 4 * h, n), dtype=dtype)  # [i, o, f, c~] after activation
-        TC = np.empty((T, h, n), dtype=dtype)      # tanh(c<t>)
-        tmp = np.empty((h, n), dtype=dtype)
-        for t in range(T):
-            g = G[t]
-            np.matmul(WhT, H[t], out=g)
-            g += XW[t]            # the i, o, f rows come halved
-            np.tanh(g, out=g)
-            sg = g[:3 * h]
-            sg *= 0.5
-            sg += 0.5
-            c = C[t + 1]
-            np.multiply(g[2 * h:3 * h], C[t], out=c)
-            np.multiply(g[:h], g[3 * h:], out=tmp)
-            c += tmp
-            np.tanh(c, out=TC[t])
-            np.multiply(g[h:2 * h], TC[t], out=H[t + 1])
-        return H[1:], (H, C, G, TC)
+    # The LSTM has its own forward and backward (the hot path of benchmarks/bench_lstm.py): fewer,
+    # larger NumPy calls per step. Internally its gate blocks are reordered to [o, i, f, c~] (``_PERM``
+    # maps them to W's [i, o, f, c~]) so that the three sigmoid gates are one slice and each step's
+    # buffer B[t] = [Γo; Γu; Γf; c~<t>; c<t-1>] puts (Γu, Γf) next to (c~<t>, c<t-1>): one product gives
+    # both terms of c<t>. The step inputs live in S = [a<t>; x<t>; 1] of shape (units + F + 1, T + 1, n),
+    # so one product per step covers the recurrent part, the input part and the bias, and backward gets
+    # dW and db for all steps from ONE product S @ dZ^T with no copies.
+    _PERM = (1, 0, 2, 3)
 
-    def _bptt(self, cache, dY, dlast, n, T):
-        H, C, G, TC = cache
+    def _internal(self, M, out=None):
+        """Columns of M (..., 4 units) reordered from W's gate order to the internal one (into ``out``)."""
         h = self.units
-        Wh = self.params["W"][:h]
-        dtype = H.dtype
-        # derivatives of the activations, for all steps at once
-        D = np.empty_like(G)
-        np.subtract(1, G[:, :3 * h], out=D[:, :3 * h])
-        D[:, :3 * h] *= G[:, :3 * h]
-        np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=D[:, 3 * h:])
-        np.subtract(1, D[:, 3 * h:], out=D[:, 3 * h:])
-        DTC = TC * TC
-        np.subtract(1, DTC, out=DTC)
-        DTC *= G[:, h:2 * h]  # o * (1 - tanh(c)^2)
-        dZ = np.empty((T, 4 * h, n), dtype=dtype)
-        dh = np.zeros((h, n), dtype=dtype) if dlast is None else dlast.copy()
-        dc = np.zeros((h, n), dtype=dtype)
-        tmp = np.empty((h, n), dtype=dtype)
-        for t in range(T - 1, -1, -1):
-            if dY is not None:
-                dh += dY[t]
-            g = G[t]
-            dz = dZ[t]
-            np.multiply(dh, TC[t], out=dz[h:2 * h])             # d o
-            np.multiply(dh, DTC[t], out=tmp)
-            dc += tmp                                          # d c<t>
-            np.multiply(dc, g[3 * h:], out=dz[:h])             # d i
-            np.multiply(dc, C[t], out=dz[2 * h:3 * h])         # d f
-            np.multiply(dc, g[:h], out=dz[3 * h:])             # d c~
-            dc *= g[2 * h:3 * h]                               # d c<t-1>
-            dz *= D[t]
-            np.matmul(Wh, dz, out=dh)                          # d a<t-1>
-        return dZ, (dh, dc), [(H[:-1], slice(0, 4 * h))]
+        if out is None:
+            out = np.empty_like(M)
+        for j, k in enumerate(self._PERM):
+            out[..., j * h:(j + 1) * h] = M[..., k * h:(k + 1) * h]
+        return out
+
+    def forward(self, x, *states, training=False):
+        W, b = self.params["W"], self.params["b"]
+        dtype = W.dtype
+        x = np.asarray(x, dtype=dtype)
+        if x.ndim != 3:
+            raise ShapeError(f"{self.label} needs batches of shape (N, T, features), got {x.shape}", self.name)
+        n, T, f = x.shape
+        h = self.units
+        k = h + f + 1
+        Wk = np.empty((k, 4 * h), dtype=dtype)  # [W; b] in the internal gate order
+        self._internal(W, Wk[:h + f])
+        self._internal(b, Wk[h + f])
+        Wk[:, :3 * h] *= 0.5  # sigmoid(z) = 0.5 tanh(z / 2) + 0.5: one tanh call covers every gate
+        Wt = Wk.T  # Fortran-ordered view: BLAS reads it transposed, no copy
+        y = np.empty((n, T, h) if self.return_sequences else (n, h), dtype=dtype)
+        parts = _batch_parts(n, T * n * 4 * h * (h + f))
+        states = [np.asarray(s, dtype=dtype) for s in states]
+
+        def run(sl):
+            xs = x[sl]
+            nc = xs.shape[0]
+            S = np.empty((k, T + 1, nc), dtype=dtype)  # column t: [a<t>; x<t>; 1]
+            xv = xs.transpose(2, 1, 0)
+            S[h:h + f, :T] = xv[:, ::-1] if self.go_backwards else xv
+            S[h + f, :T] = 1
+            S[:, T] = 0
+            st = [s[sl] for s in states]
+            S[:h, 0] = self._initial(nc, st, dtype, 0)
+            B = np.empty((T + 1, 5 * h, nc), dtype=dtype)  # [o, i, f, c~, c<t-1>] after activation
+            B[0, 4 * h:] = self._initial(nc, st, dtype, 1)
+            TC = np.empty((T, h, nc), dtype=dtype)  # tanh(c<t>)
+            P = np.empty((2, h, nc), dtype=dtype)
+            for t in range(T):
+                g = B[t]
+                z = g[:4 * h]
+                np.matmul(Wt, S[:, t], out=z)
+                np.tanh(z, out=z)
+                sg = g[:3 * h]
+                sg *= 0.5
+                sg += 0.5
+                np.multiply(g[h:3 * h].reshape(2, h, nc), g[3 * h:].reshape(2, h, nc), out=P)  # Γu c~, Γf c<t-1>
+                c = B[t + 1, 4 * h:]
+                np.add(P[0], P[1], out=c)
+                np.tanh(c, out=TC[t])
+                np.multiply(g[:h], TC[t], out=S[:h, t + 1])
+            if self.return_sequences:
+                out = S[:h, 1:].transpose(2, 1, 0)  # (nc, T, H)
+                y[sl] = out[:, ::-1] if self.go_backwards else out
+            else:
+                y[sl] = S[:h, T].T
+            return S, B, TC, nc
+
+        caches = _map(run, parts)
+        self._cache = (caches, parts, len(states), n, T) if training else None
+        return y
+
+    def backward(self, dy):
+        if self._cache is None:
+            raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True")
+        caches, parts, n_states_in, n, T = self._cache
+        W = self.params["W"]
+        h = self.units
+        f = W.shape[0] - h
+        dtype = W.dtype
+        dy = np.asarray(dy, dtype=dtype)
+        Wi = self._internal(W)
+        Wh = Wi[:h]      # (H, 4H): d a<t-1> = Wh @ dz<t>
+        WxT = Wi[h:].T   # (4H, F), Fortran-ordered view
+        dx = np.empty((n, T, f), dtype=dtype)
+        # d a<0> and d c<0> are only needed for a learned or fed initial state
+        need0 = n_states_in > 0 or "a0" in self.params
+
+        def run(i):
+            S, B, TC, nc = caches[i]
+            d = dy[parts[i]]
+            G = B[:T, :4 * h]
+            # derivatives of the activations, all steps at once: s (1 - s) and 1 - c~^2
+            D = np.empty((T, 4 * h, nc), dtype=dtype)
+            np.subtract(1, G[:, :3 * h], out=D[:, :3 * h])
+            D[:, :3 * h] *= G[:, :3 * h]
+            np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=D[:, 3 * h:])
+            np.subtract(1, D[:, 3 * h:], out=D[:, 3 * h:])
+            DTC = np.multiply(TC, TC)
+            np.subtract(1, DTC, out=DTC)
+            DTC *= G[:, :h]  # Γo (1 - tanh(c)^2)
+            if self.return_sequences:
+                dY = d.transpose(1, 2, 0)
+                dY = np.ascontiguousarray(dY[::-1] if self.go_backwards else dY)  # (T, H, nc)
+                dh = np.zeros((h, nc), dtype=dtype)
+            else:
+                dY = None
+                dh = np.ascontiguousarray(d.T)
+            dc = np.zeros((h, nc), dtype=dtype)
+            dZ = np.empty((4 * h, T, nc), dtype=dtype)  # laid out for the products over all steps
+            dz = np.empty((4 * h, nc), dtype=dtype)
+            tmp = np.empty((h, nc), dtype=dtype)
+            dz_if = dz[h:3 * h].reshape(2, h, nc)
+            for t in range(T - 1, -1, -1):
+                if dY is not None:
+                    dh += dY[t]
+                g = B[t]
+                np.multiply(dh, TC[t], out=dz[:h])              # d Γo
+                np.multiply(dh, DTC[t], out=tmp)
+                dc += tmp                                       # d c<t>
+                np.multiply(dc, g[3 * h:].reshape(2, h, nc), out=dz_if)  # d Γu = dc c~, d Γf = dc c<t-1>
+                np.multiply(dc, g[h:2 * h], out=dz[3 * h:])      # d c~ = dc Γu
+                dc *= g[2 * h:3 * h]                            # d c<t-1>
+                dzt = dZ[:, t]
+                np.multiply(dz, D[t], out=dzt)
+                if t or need0:
+                    np.matmul(Wh, dzt, out=dh)                  # d a<t-1>
+            dZf = dZ.reshape(4 * h, T * nc)
+            gWb = S[:, :T].reshape(h + f + 1, T * nc) @ dZf.T   # [dW; db], internal gate order
+            dxs = (dZf.T @ WxT).reshape(T, nc, f).transpose(1, 0, 2)
+            dx[parts[i]] = dxs[:, ::-1] if self.go_backwards else dxs
+            return gWb, (dh, dc)
+
+        results = _map(run, range(len(parts)))
+        gWb = results[0][0]
+        for r in results[1:]:
+            gWb += r[0]
+        gW = self.grads.get("W")
+        if gW is None or gW.shape != W.shape or gW.dtype != W.dtype:
+            gW = self.grads["W"] = np.empty_like(W)
+        gb = np.empty(4 * h, dtype=dtype)
+        for j, k in enumerate(self._PERM):  # back to W's gate order
+            gW[:, k * h:(k + 1) * h] = gWb[:h + f, j * h:(j + 1) * h]
+            gb[k * h:(k + 1) * h] = gWb[h + f, j * h:(j + 1) * h]
+        self.grads["b"] = gb
+        if len(results) == 1:
+            dstates = results[0][1]
+        else:
+            dstates = [np.concatenate([r[1][k] for r in results], axis=1) for k in range(2)]
+        if "a0" in self.params:
+            self.grads["a0"] = dstates[0].sum(axis=1) if n_states_in < 1 else np.zeros_like(self.params["a0"])
+        if "c0" in self.params:
+            self.grads["c0"] = dstates[1].sum(axis=1) if n_states_in < 2 else np.zeros_like(self.params["c0"])
+        if n_states_in == 0:
+            return dx
+        return (dx,) + tuple(np.ascontiguousarray(d.T) for d in dstates[:n_states_in])
 
 
 # ------------------------------------------------------------------------------------------------
