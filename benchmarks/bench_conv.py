@@ -14,7 +14,7 @@ batch, BLAS threads) and "chunks" (the batch split over a thread pool).
 It also trains LeNet-5 for one epoch on the bundled digits and reports the peak memory
 (tracemalloc's peak of numpy allocations, and the process's peak resident size).
 
-    python benchmarks/bench_conv.py [--rounds 7] [--json]
+    python benchmarks/bench_conv.py [--rounds 7] [--json] [--one-thread]
 """
 
 import argparse
@@ -172,7 +172,15 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10, help="steps per round")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
     ap.add_argument("--torch-threads", type=int, default=2, help="PyTorch intra-op threads (2)")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="one core each side: PyTorch 1 thread, the engine in 'blas' mode with BLAS at 1 thread")
     args = ap.parse_args(argv)
+    if args.one_thread:
+        args.torch_threads = 1
+        from threadpoolctl import threadpool_limits
+
+        conv.set_parallel("blas")
+        limiter = threadpool_limits(limits=1, user_api="blas")  # noqa: F841 (kept for the whole run)
 
     try:
         import torch
@@ -187,8 +195,12 @@ def main(argv=None):
     lenet_net = lenet_engine()
     lenet = lenet_step_engine(lenet_net, x_lenet, y_lenet)
     resid = residual_step_engine(x_res)
-    steps_l = {"engine_blas": with_mode("blas", lenet), "engine_chunks": with_mode("chunks", lenet)}
-    steps_r = {"engine_blas": with_mode("blas", resid), "engine_chunks": with_mode("chunks", resid)}
+    if args.one_thread:  # (chunks mode would use a second core)
+        steps_l = {"engine_blas": lenet}
+        steps_r = {"engine_blas": resid}
+    else:
+        steps_l = {"engine_blas": with_mode("blas", lenet), "engine_chunks": with_mode("chunks", lenet)}
+        steps_r = {"engine_blas": with_mode("blas", resid), "engine_chunks": with_mode("chunks", resid)}
     if torch is not None:
         torch.set_num_threads(args.torch_threads)
         results["torch_threads"] = args.torch_threads
@@ -198,19 +210,20 @@ def main(argv=None):
     for label, steps in (("lenet5", steps_l), ("residual_block", steps_r)):
         best = compare(steps, args.rounds, args.steps)
         row = {k: v * 1e3 for k, v in best.items()}
-        engine_best = min(best["engine_blas"], best["engine_chunks"])
-        row["best_mode"] = "blas" if best["engine_blas"] <= best["engine_chunks"] else "chunks"
+        engine_best = min(best["engine_blas"], best.get("engine_chunks", float("inf")))
+        row["best_mode"] = "blas" if best["engine_blas"] <= best.get("engine_chunks", float("inf")) else "chunks"
         if "torch" in best:
             row["ratio"] = engine_best / best["torch"]
         results[label] = row
         line = "  ".join(f"{k} {v:.2f} ms" for k, v in row.items() if k.startswith(("engine", "torch")))
         ratio = f"  ratio {row['ratio']:.2f}x" if "ratio" in row else "  (torch not installed)"
         print(f"{label:15s} {line}  best engine mode: {row['best_mode']}{ratio}")
-    conv.set_parallel(os.environ.get("NNPLAY_CONV_PARALLEL", "chunks"))
-    mem = lenet_epoch_memory()
-    results["lenet5_epoch_memory"] = mem
-    print(f"LeNet-5 epoch on {mem['train_samples']} digits: {mem['epoch_seconds']:.1f} s, tracemalloc peak "
-          f"{mem['tracemalloc_peak_mb']:.1f} MB, max RSS {mem['max_rss_mb']:.0f} MB (limit 1024 MB)")
+    if not args.one_thread:
+        conv.set_parallel(os.environ.get("NNPLAY_CONV_PARALLEL", "chunks"))
+        mem = lenet_epoch_memory()
+        results["lenet5_epoch_memory"] = mem
+        print(f"LeNet-5 epoch on {mem['train_samples']} digits: {mem['epoch_seconds']:.1f} s, tracemalloc peak "
+              f"{mem['tracemalloc_peak_mb']:.1f} MB, max RSS {mem['max_rss_mb']:.0f} MB (limit 1024 MB)")
     if args.json:
         print(json.dumps(results))
     return 0

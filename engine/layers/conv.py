@@ -46,6 +46,9 @@ PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "chunks")
 CHUNK_MIN_FLOPS = 20_000_000
 _POOL = None
 _BLAS_LIMIT = None
+#: stride-1 'same' convolutions compute dx as a full correlation with flipped filters (False: the
+#: GEMM into window gradients + col2im route; kept for A/B timing)
+_DX_BY_CORRELATION = True
 
 
 def _pool():
@@ -303,7 +306,9 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
         # C-contiguous)
         span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         bpads = ((span_h - 1 - t, span_h - 1 - b), (span_w - 1 - l, span_w - 1 - r))
-        if min(bpads[0] + bpads[1]) >= 0 and (ho, wo) == (h, w):  # 'same': no bigger than the forward
+        # ('same' only, and not for few input channels: measured slower there, e.g. 1 -> 6 5x5)
+        if (_DX_BY_CORRELATION and min(bpads[0] + bpads[1]) >= 0 and (ho, wo) == (h, w)
+                and c >= 8 and 2 * c >= f):
             wflip = wmat.reshape(f, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
             wflip = np.ascontiguousarray(wflip).reshape(c, f * kh * kw)
             dx, _ = _conv_forward(dy, wflip, None, (kh, kw, 1, 1, dh, dw, h, w), bpads)
