@@ -382,7 +382,7 @@ CONCEPTS = (
        show=("panel", "Digits"), headings=("Softmax Classification.",), aliases=("softmax", "hardmax",
                                                                                  "multi-class")),
     # -- structuring ML projects -------------------------------------------------------------------
-    _c("f1_score", "Single number evaluation metric: precision, recall, F1", STRAT,
+    _c("f1_score", "Precision, recall, F1 (single number metric)", STRAT,
        "Precision: of the images the model calls cats, the % that are cats. Recall: of the actual cats, "
        "the % it recognized. F1 is their harmonic mean: one number to compare models.",
        "Training dock > Evaluation tab: confusion matrix and per-class precision, recall, F1; also "
@@ -510,9 +510,10 @@ CONCEPTS = (
        show=("preset", "lenet5"), headings=("Case study.", "Here we have three different CNN papers."),
        aliases=("classic networks", "papers")),
     _c("resnet", "ResNet (residual blocks)", CNN,
-       "A shortcut (skip connection) adds a layer's input to a layer further on, so a block can easily "
-       "learn the identity and very deep networks still train. Identity block when the shapes match, "
-       "convolutional block (a 1x1 convolution on the shortcut) when they do not.",
+       "Residual net: it keeps the residue of a previous layer by giving its input to a higher layer "
+       "through a shortcut. Why it works: if weight decay (L2) shrinks a layer's weights, the input is "
+       "still mapped through to the later layer. Two kinds of block: the identity block when the shortcut "
+       "matches the output dimension, the convolutional block when it does not.",
        "ResidualIdentityBlock and ResidualConvBlock (Blocks family; View > Unfold shows their insides), Add "
        "for your own skip connections; preset resnet_mini.",
        targets=[("layer", "ResidualIdentityBlock"), ("layer", "ResidualConvBlock"), ("layer", "Add"),
@@ -568,8 +569,9 @@ CONCEPTS = (
        "Coming: no faces panel or data set yet.", status="coming",
        headings=("Face Recognition",), aliases=("one shot", "siamese", "similarity function", "face")),
     _c("triplet_loss", "Triplet loss", FACE,
-       "Learn on triplets anchor A, positive P, negative N: d(A,P) + alpha <= d(A,N), with hard triplets "
-       "(N similar to A) so the network learns something.",
+       "A loss on triplets of images: anchor A, positive P (same person), negative N (another person); "
+       "alpha is the margin. Hard triplets, with N a different but similar-looking person, make the "
+       "network learn more than easy ones.",
        "Coming: the triplet loss is not in the engine yet.", status="coming",
        aliases=("triplet", "margin", "anchor positive negative")),
     _c("face_verification_binary", "Face verification as binary classification", FACE,
@@ -649,8 +651,9 @@ CONCEPTS = (
        "Coming: with the word-embedding panel.", status="coming",
        headings=("Finding target based on Context word.",), aliases=("word2vec", "context", "target")),
     _c("negative_sampling", "Negative sampling", EMB,
-       "Instead of a 10k-way softmax, train k+1 logistic problems: 1 true pair and k random words "
-       "(sampled by frequency, f(w)^(3/4)).",
+       "Rather than a softmax over all 10k words updating every e and theta, take k samples, e.g. 1 "
+       "positive and 5 negative, and update E only on those. Negative words are picked at random "
+       "(common words then show up too often) or weighted by the word's frequency, P(w) from f(w).",
        "Coming: with the word-embedding panel.", status="coming",
        headings=("Negative sampling",), aliases=("negative samples",)),
     _c("sentiment", "Sentiment classification", EMB,

@@ -115,7 +115,9 @@ class ConceptsDialog(QDialog):
         self.count_label = QLabel()
         self.list = QListWidget()
         self.list.setObjectName("concepts_list")
-        self.list.setMinimumWidth(280)
+        self.list.setMinimumWidth(300)
+        self.list.setTextElideMode(Qt.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.text = QTextBrowser()
         self.text.setObjectName("concepts_text")
         self.text.setOpenExternalLinks(False)
@@ -146,7 +148,7 @@ class ConceptsDialog(QDialog):
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([320, 520])
+        split.setSizes([340, 560])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -165,8 +167,25 @@ class ConceptsDialog(QDialog):
         found = C.search(self.search_edit.text(), status=self.status_combo.currentData())
         self.list.blockSignals(True)
         self.list.clear()
+        grouped = not self.search_edit.text().strip()
+        if grouped:  # under the notes' sections, in the order they first appear
+            first = {}
+            for c in C.CONCEPTS:
+                first.setdefault(c.section, len(first))
+            found = sorted(found, key=lambda c: first[c.section])
+        section = None
         for c in found:
-            item = QListWidgetItem(c.title if c.status == "available" else f"{c.title}  ({STATUS_TEXT[c.status]})")
+            if grouped and c.section != section:
+                section = c.section
+                head = QListWidgetItem(section)
+                head.setFlags(Qt.NoItemFlags)
+                font = head.font()
+                font.setBold(True)
+                head.setFont(font)
+                head.setForeground(QColor("#445"))
+                self.list.addItem(head)
+            mark = {"available": "", "partial": "  \u00b7 partly", "coming": "  \u00b7 coming"}[c.status]
+            item = QListWidgetItem(("   " if grouped else "") + c.title + mark)
             item.setData(KEY_ROLE, c.key)
             item.setToolTip(f"{c.section} \u2014 {STATUS_TEXT[c.status]}")
             if c.status == "coming":
@@ -175,26 +194,42 @@ class ConceptsDialog(QDialog):
         self.list.blockSignals(False)
         self.count_label.setText(f"{len(found)} of {len(C.CONCEPTS)} concepts")
         keys = [c.key for c in found]
-        self.list.setCurrentRow(keys.index(keep) if keep in keys else (0 if keys else -1))
-        if not keys:
+        if keys:
+            self._select_row(keep if keep in keys else keys[0])
+        else:
             self._show_concept(None)
+
+    def _row_of(self, key):
+        for i in range(self.list.count()):
+            if self.list.item(i).data(KEY_ROLE) == key:
+                return i
+        return -1
+
+    def _select_row(self, key):
+        row = self._row_of(key)
+        self.list.setCurrentRow(row)
+        if row >= 0:
+            self.list.scrollToItem(self.list.item(row))
 
     def current_key(self):
         item = self.list.currentItem()
         return item.data(KEY_ROLE) if item is not None else None
 
     def visible_keys(self):
-        return [self.list.item(i).data(KEY_ROLE) for i in range(self.list.count())]
+        """The keys of the listed concepts, in order (section headings left out)."""
+        keys = (self.list.item(i).data(KEY_ROLE) for i in range(self.list.count()))
+        return [k for k in keys if k]
 
     def select(self, key):
         """Select concept ``key`` (clearing the search if it hides it)."""
         if key not in self.visible_keys():
             self.search_edit.clear()
             self.status_combo.setCurrentIndex(0)
-        self.list.setCurrentRow(self.visible_keys().index(key))
+        self._select_row(key)
 
     def _on_current_changed(self, current, _previous):
-        self._show_concept(C.get(current.data(KEY_ROLE)) if current is not None else None)
+        key = current.data(KEY_ROLE) if current is not None else None
+        self._show_concept(C.get(key) if key else None)
 
     def _show_concept(self, c):
         self.feedback.setText("")
@@ -206,7 +241,7 @@ class ConceptsDialog(QDialog):
         parts = [f"<h2>{e(c.title)}</h2>",
                  f"<p style='color:{STATUS_COLOR[c.status]}'><b>{e(STATUS_TEXT[c.status])}</b>"
                  f" &nbsp;\u00b7&nbsp; {e(c.section)}</p>",
-                 f"<h3>In the notes' words</h3><p>{e(c.notes)}</p>",
+                 f"<h3>What the notes say</h3><p>{e(c.notes)}</p>",
                  f"<h3>Where it is in the app</h3><p>{e(c.where)}</p>"]
         if c.headings:
             parts.append("<p style='color:#666'>Notes: " + "; ".join(f"\u201c{e(h)}\u201d" for h in c.headings) + "</p>")
@@ -214,6 +249,20 @@ class ConceptsDialog(QDialog):
         ok, why = self._can_show(c)
         self.show_button.setEnabled(ok)
         self.show_button.setToolTip(why)
+        self.show_button.setText(self._button_text(c) if ok else "Show me")
+
+    @staticmethod
+    def _button_text(c):
+        kind, value = c.show
+        if kind == "layer":
+            return f"Show me: {value} in the palette"
+        if kind == "preset":
+            return f"Show me: open {value}"
+        if kind == "panel":
+            return f"Show me: the {value} panel"
+        if kind == "cli":
+            return "Show me: copy the command"
+        return "Show me"
 
     def _can_show(self, c):
         if c.show is None:
@@ -291,7 +340,7 @@ class ConceptsDialog(QDialog):
             return
         old = w.styleSheet()
         w.setStyleSheet(old + f"\n{type(w).__name__} {{ border: 2px solid #e08000; }}")
-        QTimer.singleShot(1500, lambda: w.setStyleSheet(old))
+        QTimer.singleShot(1500, w, lambda: w.setStyleSheet(old))  # w as context: skipped once w is gone
 
 
 def install_concepts_action(window, menu):

@@ -59,15 +59,26 @@ def test_every_target_of_the_index_exists_in_the_window(window):
     assert not problems, "\n".join(problems)
 
 
-def test_help_menu_has_concepts_on_f1(window):
+def test_help_menu_has_concepts_on_f1(window, qtbot):
     help_menu = [a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"][0]
     assert window.act_concepts in help_menu.actions()
     assert window.act_concepts.shortcut() == QKeySequence(Qt.Key_F1)
     assert window.concepts_dialog is None  # built on first use
+    window.activateWindow()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key_F1)
+    assert window.concepts_dialog is not None
+    qtbot.waitUntil(window.concepts_dialog.isVisible, timeout=2000)
 
 
 def test_search_and_status_filter(dialog, qtbot):
-    assert dialog.list.count() == len(C.CONCEPTS)
+    assert sorted(dialog.visible_keys()) == sorted(c.key for c in C.CONCEPTS)
+    # with no search the list is grouped under the notes' sections (headings are not selectable)
+    assert dialog.list.count() == len(C.CONCEPTS) + len({c.section for c in C.CONCEPTS})
+    assert dialog.current_key() == C.CONCEPTS[0].key
+    sections = [dialog.list.item(i).text() for i in range(dialog.list.count())
+                if not dialog.list.item(i).data(Qt.UserRole + 1)]
+    assert len(sections) == len(set(sections)) and sections[0] == C.CONCEPTS[0].section
     qtbot.keyClicks(dialog.search_edit, "dropout")
     assert dialog.visible_keys()[0] == "dropout"
     assert dialog.current_key() == "dropout"
@@ -129,9 +140,10 @@ def test_show_me_for_a_command_line_copies_it(window, dialog, qtbot):
 
 
 def test_screenshot_of_the_concepts_dialog(window, dialog, qtbot):
-    dialog.resize(900, 560)
-    qtbot.keyClicks(dialog.search_edit, "resnet")
+    dialog.resize(960, 600)
+    dialog.select("resnet")
     assert dialog.current_key() == "resnet"
+    assert dialog.show_button.text() == "Show me: open resnet_mini"
     qtbot.wait(30)  # let the text browser lay out before grabbing
     ARTIFACTS.mkdir(exist_ok=True)
     out = ARTIFACTS / "concepts.png"
