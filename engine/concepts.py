@@ -775,6 +775,15 @@ def concepts_for_heading(heading):
     return [c for c in CONCEPTS if any(normalise(x) == h for x in c.headings)]
 
 
+def concepts_for(kind, value):
+    """Concepts that name target ``(kind, value)``, e.g. ("layer", "Conv2D"): first those naming it
+    first (in index order), then those whose "Show me" shows it, then the rest."""
+    t = (kind, value)
+    hits = [c for c in CONCEPTS if t in c.targets or c.show == t]
+    hits.sort(key=lambda c: (c.targets[:1] != (t,), c.show != t and c.targets[:1] != (t,)))
+    return hits
+
+
 def search(query, status=None):
     """Concepts matching every word of ``query`` (title, aliases, headings, notes, where), best first.
 

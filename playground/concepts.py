@@ -343,6 +343,25 @@ class ConceptsDialog(QDialog):
         QTimer.singleShot(1500, w, lambda: w.setStyleSheet(old))  # w as context: skipped once w is gone
 
 
+def context_layer_type(window):
+    """The layer type F1 is asked about: the palette's current entry when the palette has the focus,
+    else the one layer selected on the canvas; None when there is neither."""
+    palette = getattr(window, "palette", None)
+    focus = QGuiApplication.focusObject()
+    if palette is not None and isinstance(focus, QWidget) and palette.isAncestorOf(focus):
+        item = palette.tree.currentItem()
+        type_name = next((t for t, it in palette.items.items() if it is item), None) if item else None
+        if type_name:
+            return type_name
+    scene = getattr(window, "scene", None)
+    names = scene.selected_node_names() if scene is not None and hasattr(scene, "selected_node_names") else []
+    if len(names) == 1:
+        node = window.document.network.nodes.get(names[0])
+        if node is not None:
+            return getattr(node.layer, "type_name", type(node.layer).__name__)
+    return None
+
+
 def install_concepts_action(window, menu):
     """Add "Concepts\u2026" (F1) to ``menu`` of main ``window``; the dialog is created on first use."""
     act = QAction("&Concepts\u2026", window)
@@ -352,10 +371,14 @@ def install_concepts_action(window, menu):
     act.setStatusTip("Every concept of the course notes and where it lives in the app")
 
     def open_dialog():
+        type_name = context_layer_type(window)  # read before the dialog takes the focus
         dlg = getattr(window, "concepts_dialog", None)
         if dlg is None:
             dlg = ConceptsDialog(window)
             window.concepts_dialog = dlg
+        hits = C.concepts_for("layer", type_name) if type_name else []
+        if hits:
+            dlg.select(hits[0].key)
         dlg.show()
         dlg.raise_()
         dlg.activateWindow()

@@ -118,3 +118,10 @@ def test_course_presets_are_where_the_brief_says():
     assert C.get("inception").show == ("preset", "inception_mini")
     assert C.get("attention").show == ("preset", "dates_attention")
     assert C.get("lenet5").show == ("preset", "lenet5")
+
+
+def test_concepts_for_a_layer_start_with_the_main_one():
+    assert C.concepts_for("layer", "Conv2D")[0].key == "convnet"
+    assert C.concepts_for("layer", "Dropout")[0].key == "dropout"
+    assert {c.key for c in C.concepts_for("layer", "Conv2D")} >= {"stride", "cross_correlation", "channels"}
+    assert C.concepts_for("layer", "NoSuchLayer") == []

@@ -149,3 +149,22 @@ def test_screenshot_of_the_concepts_dialog(window, dialog, qtbot):
     out = ARTIFACTS / "concepts.png"
     assert dialog.grab().save(str(out))
     assert out.stat().st_size > 10_000
+
+
+def test_f1_on_a_layer_opens_its_concept(window, qtbot):
+    """Context help: F1 with a Dropout layer selected in the palette opens the dropout concept; with a
+    convolution selected on the canvas, the convolution concept."""
+    pal = window.palette
+    pal.tree.setCurrentItem(pal.items["Dropout"])
+    pal.tree.setFocus()
+    qtbot.waitUntil(pal.tree.hasFocus, timeout=2000)
+    window.act_concepts.trigger()
+    assert window.concepts_dialog.current_key() == "dropout"
+    window.concepts_dialog.close()
+    assert window.open_file(C.PRESETS_DIR / "lenet5.json", as_preset=True)
+    conv = next(n for n, node in window.document.network.nodes.items() if node.layer.type_name == "Conv2D")
+    window.scene.clearSelection()
+    window.scene.nodes[conv].setSelected(True)
+    window.view.setFocus()
+    window.act_concepts.trigger()
+    assert window.concepts_dialog.current_key() == "convnet"
