@@ -184,6 +184,29 @@ def test_lstm_matches_torch_with_documented_gate_mapping():
     x = np.random.default_rng(7).standard_normal((3, 6, F))
     y_ref, _ = ref(torch.from_numpy(x))
     np.testing.assert_allclose(layer.forward(x), y_ref.detach().numpy(), atol=1e-10)
+    # backward: the LSTM computes in its own internal gate order; gradients must land in W's blocks
+    dy = np.random.default_rng(8).standard_normal((3, 6, H))
+    xt = torch.from_numpy(x).requires_grad_(True)
+    y_ref, _ = ref(xt)
+    y_ref.backward(torch.from_numpy(dy))
+    layer.forward(x, training=True)
+    dx = layer.backward(dy)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-10)
+    gW, gb = layer.grads["W"], layer.grads["b"]
+    np.testing.assert_allclose(np.concatenate([gW[H:, s].T for s in order]), ref.weight_ih_l0.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(np.concatenate([gW[:H, s].T for s in order]), ref.weight_hh_l0.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(np.concatenate([gb[s] for s in order]), ref.bias_ih_l0.grad.numpy(), atol=1e-10)
+
+
+def test_lstm_float32_stays_float32_and_keeps_no_float64_temporaries():
+    layer = _built(LSTM(units=6, return_sequences=True), [(5, 4)], dtype=np.float32)
+    x = np.random.default_rng(1).standard_normal((20, 5, 4)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+    S, B, TC, _ = layer._cache[0][0]
+    assert S.dtype == B.dtype == TC.dtype == np.float32
 
 
 def test_gru_matches_the_notes_equations():

@@ -85,8 +85,11 @@ def _map(fn, items):
     if len(items) == 1:
         return [fn(items[0])]
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="rnn")
-    return list(_POOL.map(fn, items))
+        _POOL = ThreadPoolExecutor(max_workers=_workers() - 1, thread_name_prefix="rnn")
+    # the calling thread runs the first item itself: one thread hand-off fewer per call
+    futures = [_POOL.submit(fn, item) for item in items[1:]]
+    first = fn(items[0])
+    return [first] + [f.result() for f in futures]
 
 
 def _sigmoid_inplace(z):
