@@ -301,7 +301,7 @@ CONCEPTS = (
        "Curves tab: the gradient-norm plot per layer; health overlay 'gradient' tints layers with vanishing "
        "or exploding gradients; gradient clipping is the document setting training.clip_norm (the "
        "sequence presets use 5); a NaN stops training and names the layer.",
-       targets=[(W, TD + ".grad_plot"), (W, CT + ".health"), ("setting", "clip_norm")],
+       targets=[(W, TD + ".grad_plot"), (W, CT + ".health"), ("setting", "clip_norm"), ("preset", "char_names")],
        show=(W, TD + ".grad_plot"), headings=("Vanishing and exploding Gradient descend.",),
        aliases=("gradient clipping", "diverge", "NaN", "exploding")),
     _c("initialization", "Weight initialization", DEEP,
@@ -329,8 +329,8 @@ CONCEPTS = (
        show=(W, TD + ".cost_plot.smooth_slider"), aliases=("Exponential weighted Avg", "EWA", "moving average", "smoothing", "beta")),
     _c("bias_correction", "Bias correction", OPT,
        "An EWA starts at zero, so its first values are too small; divide by 1 - beta^t to fix it.",
-       "Adam always corrects; momentum has a bias_correction option; the cost plot's smoothed curve is "
-       "bias-corrected too.",
+       "Adam always corrects; momentum takes a bias_correction option (in the document's optimizer "
+       "settings, no control in the dock); the cost plot's smoothed curve is bias-corrected too.",
        targets=[("optimizer", "adam"), ("engine", "engine.optimizers.Momentum"), (W, TD + ".cost_plot")],
        show=(W, CT + ".optimizer"), aliases=("1 - beta^t",)),
     _c("momentum", "Gradient descent with momentum", OPT,
@@ -415,7 +415,8 @@ CONCEPTS = (
        "the earlier layers when you have little data; with more data, fine-tune the whole model.",
        "Inspector: untick 'trainable' to freeze a layer; the Digits panel's 'Fine-tune' trains the current "
        "network a few epochs on your own drawn samples; 'Import ONNX' brings in a model trained elsewhere.",
-       targets=[("option", "Dense.trainable"), ("panel", "Digits"), (W, "inspector"), ("cli", "import")],
+       targets=[("option", "Dense.trainable"), ("panel", "Digits"), (W, "panels.Digits.finetune_button"),
+                (W, "inspector"), (W, "act_import_onnx"), ("cli", "import")],
        show=(W, "inspector"), headings=("Transfer learning",), aliases=("freeze", "trainable", "fine-tune",
                                                                          "pretrained")),
     _c("multitask_learning", "Multitask learning", STRAT,

@@ -34,11 +34,12 @@ STATUS_COLOR = {"available": "#1b7f3b", "partial": "#b26a00", "coming": "#888888
 def resolve_widget(window, path):
     """The object at attribute ``path`` on ``window`` ("training_dock.controls.l2"), or None.
 
-    A dock widget's attribute lookup falls through to its content widget.
+    A dict is indexed by the part ("panels.Digits"); a dock widget's attribute lookup falls through
+    to its content widget ("panels.Digits.finetune_button").
     """
     obj = window
     for part in path.split("."):
-        nxt = getattr(obj, part, None)
+        nxt = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
         if nxt is None and isinstance(obj, QDockWidget) and obj.widget() is not None:
             nxt = getattr(obj.widget(), part, None)
         if nxt is None:

@@ -57,6 +57,10 @@ def test_every_target_of_the_index_exists_in_the_window(window):
             if msg:
                 problems.append(f"{c.key}: {msg}")
     assert not problems, "\n".join(problems)
+    # and the resolver does reject what the window does not have
+    assert resolve_target(window, "widget", "training_dock.controls.no_such_control")
+    assert resolve_target(window, "panel", "Style transfer")
+    assert resolve_target(window, "widget", "panels.Digits.finetune_button") == ""
 
 
 def test_help_menu_has_concepts_on_f1(window, qtbot):
