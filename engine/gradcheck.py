@@ -15,6 +15,9 @@ away), it compares rounding noise with rounding noise and can be large although 
 Per layer, theta joins W and b, so a bias with no gradient (a Dense before a BatchNorm) is harmless.
 
 - :func:`check_network` checks a whole network on a batch with its loss: {node: relative error}.
+  ReLU and max pooling have kinks (no derivative at 0, at ties); its float64 copy's parameters get a
+  small random nudge first so the check does not sit on them, and a component whose [-eps, +eps]
+  still straddles one is differenced again with a smaller eps (see _kinked).
 - :func:`check_layer` checks one layer alone on random input, for its parameters and its input(s):
   the scalar is ``f = sum(forward(x) * g)`` for a random upstream gradient g. Every layer's tests
   use it.
