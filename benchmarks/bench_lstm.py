@@ -1,8 +1,10 @@
 """Time one training step (forward + backward) of an LSTM layer against torch.nn.LSTM on the CPU.
 
 Sequence 30, input 32, hidden 128, batch 64, float32, return_sequences (every a<t> feeds the cost).
-Torch runs with 2 threads in the same process. Prints both medians and the ratio ours / torch
-(target <= 1.5). Run: python benchmarks/bench_lstm.py [--repeats 30] [--blas-threads 1]
+Torch runs with 2 threads in the same process. Prints both medians, the ratio ours / torch of the
+medians and of the best times (target <= 1.5), and the machine's load average before and after (the
+machine is shared: under load from other processes single runs are noisy, so compare ratios taken at
+low load). Run: python benchmarks/bench_lstm.py [--repeats 30] [--rounds 4] [--blas-threads 1]
 """
 
 import argparse
@@ -68,7 +70,7 @@ def _block(fn, repeats, warmup=3):
     return np.array([_time(fn) for _ in range(repeats)])
 
 
-def measure(repeats=30, rounds=2):
+def measure(repeats=30, rounds=4):
     """Time the two steps in separate blocks (ours, pause, torch, pause; ``rounds`` times).
 
     Blocks rather than interleaving: each library's idle worker threads keep spinning for a while
@@ -93,10 +95,14 @@ def measure(repeats=30, rounds=2):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=4, help="blocks per side; the block with the lowest median counts")
     ap.add_argument("--blas-threads", type=int, default=None,
                     help="threads of NumPy's BLAS (OPENBLAS_NUM_THREADS); torch always uses 2")
     args = ap.parse_args(argv)
-    ours, theirs = measure(args.repeats)
+    load_before = os.getloadavg()[0]
+    ours, theirs = measure(args.repeats, args.rounds)
+    load_after = os.getloadavg()[0]
+    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after, on {os.cpu_count()} cores")
     print(f"numpy LSTM step : median {np.median(ours) * 1e3:8.2f} ms   best {ours.min() * 1e3:8.2f} ms")
     if theirs is None:
         print("torch not installed: no ratio")
@@ -107,7 +113,8 @@ def main(argv=None):
     print(f"ratio ours/torch: median {ratio:6.2f}   best {best_ratio:6.2f}   (target <= 1.5; other processes' "
           "load makes single runs noisy)")
     print(json.dumps({"ours_ms": float(np.median(ours) * 1e3), "torch_ms": float(np.median(theirs) * 1e3),
-                      "ratio": ratio, "best_ratio": best_ratio}))
+                      "ratio": ratio, "best_ratio": best_ratio, "load_before": load_before,
+                      "load_after": load_after}))
 
 
 if __name__ == "__main__":
