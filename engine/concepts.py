@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 STATUSES = ("available", "partial", "coming")

@@ -20,7 +20,7 @@ import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractScrollArea, QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QAbstractScrollArea, QComboBox, QDialog, QDockWidget, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSplitter,
                                QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
@@ -75,6 +75,8 @@ def reveal(widget):
             tabs = parent.parentWidget()
             tabs.setCurrentWidget(w)
             where.append(f"{tabs.tabText(tabs.indexOf(w)).replace('&', '')} tab")
+        if isinstance(w, QGroupBox) and w.title():
+            where.append(w.title())
         if isinstance(w, QDockWidget):
             w.show()
             w.raise_()

@@ -122,7 +122,7 @@ def test_show_me_opens_the_training_setting_and_the_evaluation_tab(window, dialo
     dialog.select("l2_regularization")
     with qtbot.waitSignal(dialog.shown, timeout=2000):
         dialog.show_me()
-    assert "Training dock" in dialog.last_action
+    assert "Training dock > Weights" in dialog.last_action
     assert dock.controls.l2.isVisible()
 
 
