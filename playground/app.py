@@ -53,6 +53,22 @@ def _explain_import_error(exc):
     return f"PySide6 cannot be loaded ({text}). Reinstall it with `pip install PySide6-Essentials`."
 
 
+#: PySide6 releases that drop a reference to None/True on every call or emit: on Python 3.11 the
+#: interpreter aborts ("bool_dealloc") after a few thousand plot updates. pyproject.toml pins below them.
+BROKEN_PYSIDE = ("6.12.0",)
+
+
+def broken_pyside_version():
+    """A message naming the fix when the installed PySide6 is one with the reference-count bug."""
+    import PySide6
+
+    if PySide6.__version__ in BROKEN_PYSIDE and sys.version_info < (3, 12):
+        return (f"PySide6 {PySide6.__version__} has a reference-count bug that crashes Python "
+                f"{sys.version_info.major}.{sys.version_info.minor}. Install a working release with:\n"
+                "    pip install 'PySide6-Essentials<6.12'")
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="network-playground",
                                      description="Build, train and look inside neural networks.")
@@ -74,6 +90,11 @@ def main(argv=None):
         print(_explain_import_error(exc), file=sys.stderr)
         return 1
 
+    bad = broken_pyside_version()
+    if bad:
+        print(bad, file=sys.stderr)
+        return 1
+
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("Network Playground")
     app.setOrganizationName("network-playground")
@@ -89,7 +110,21 @@ def main(argv=None):
     if args.quit_after_show:
         # benchmarks: report and quit without touching settings or the autosave
         QTimer.singleShot(0, lambda: (print("WINDOW_SHOWN", flush=True), app.quit()))
-    return app.exec()
+    code = app.exec()
+    release_clipboard()
+    return code
+
+
+def release_clipboard():
+    """Drop the clipboard's mime data while Python still runs.
+
+    Copied canvas nodes are a QMimeData made in Python and owned by Qt's clipboard; left there, Qt
+    deletes it in its own exit handlers after Python has shut down, and the process segfaults.
+    """
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is not None:
+        QGuiApplication.clipboard().clear()
 
 
 if __name__ == "__main__":

@@ -53,3 +53,16 @@ def tiny_document():
                      "batch_size": 16, "epochs": 3, "seed": 0},
         "data": {"name": "circle", "options": {"n": 120}, "split": {"dev": 0.1, "test": 0.2}, "seed": 0},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_qt_clipboard_at_exit():
+    """Copy/paste tests leave a Python-made QMimeData on the clipboard; Qt would delete it after
+    Python's shutdown and crash the process (exit code 139): clear it while Python still runs."""
+    yield
+    import sys
+
+    if "PySide6.QtGui" in sys.modules:
+        from playground.app import release_clipboard
+
+        release_clipboard()

@@ -341,29 +341,3 @@ def test_hiding_the_dock_in_a_window_keeps_training(qtbot, make_dock):
     assert not worker.isRunning()
     win.removeDockWidget(dock)  # give the dock back to the fixture that tears it down
     dock.setParent(None)
-
-
-def test_pyside_refcount_workaround_survives_many_calls(qtbot):
-    """PySide6 6.12.0 drops a reference to None per void call and to True per emit; without the
-    workaround in playground/training/qtfix.py this loop aborts the interpreter."""
-    import sys
-
-    from PySide6.QtCore import QObject, QRectF
-
-    from playground.training import qtfix
-
-    qtfix.apply()
-    none_leak, true_leak = qtfix.leaks()
-    if none_leak == 0 and true_leak == 0 and sys.getrefcount(None) < qtfix.BOOST:
-        pytest.skip("this PySide6 does not leak")
-
-    class Pinger(QObject):
-        pinged = Signal(object)
-
-    p = Pinger()
-    p.pinged.connect(lambda _: None)
-    r = QRectF(0, 0, 1, 1)
-    for _ in range(200000):
-        r.setHeight(2.0)
-        p.pinged.emit(1)
-    assert sys.getrefcount(None) > 10**9 and sys.getrefcount(True) > 10**9

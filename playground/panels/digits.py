@@ -36,16 +36,12 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from playground.training import qtfix
+import pyqtgraph as pg
 
-qtfix.apply()  # PySide6 6.12.0 loses references to None/True on every call (see qtfix)
+from engine.errors import EngineError
+from engine.vision import digits as vd
 
-import pyqtgraph as pg  # noqa: E402
-
-from engine.errors import EngineError  # noqa: E402
-from engine.vision import digits as vd  # noqa: E402
-
-from .drawpad import DrawPad  # noqa: E402
+from .drawpad import DrawPad
 
 #: bundled digits used to tell a trained network from an untrained one (every 25th: 200 images).
 CHECK_STRIDE = 25

@@ -19,10 +19,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from . import qtfix
 from .health import EXPLODING, VANISHING
-
-qtfix.apply()  # PySide6 6.12.0 loses references to None/True on every call (see qtfix)
 
 ORANGE = (245, 147, 34)
 BLUE = (8, 119, 189)
