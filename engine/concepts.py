@@ -112,9 +112,9 @@ CONCEPTS = (
        show=("layer", "Activation"), headings=("Activation Function",), aliases=("non-linearity", "g(z)")),
     _c("loss_function", "Loss or cost function", BASICS,
        "Defines how accurate the predictions of a given network are; training lowers it.",
-       "The document's training loss (softmax_cross_entropy, binary_cross_entropy, quadratic...); "
+       "Training dock > Gradient descent > cost (softmax_cross_entropy, binary_cross_entropy, quadratic...); "
        "the Curves tab plots the cost J per step and per epoch.",
-       targets=[("setting", "loss"), ("loss", "softmax_cross_entropy"), (W, TD + ".cost_plot")],
+       targets=[("setting", "loss"), ("loss", "softmax_cross_entropy"), (W, TD + ".cost_plot"), (W, CT + ".loss")],
        show=(W, TD + ".cost_plot"), aliases=("cost", "J", "error metric", "objective")),
     _c("optimization_algorithms", "Optimization algorithms", OPT,
        "How the weights are moved downhill on the cost: gradient descent and its refinements (momentum, "
@@ -206,9 +206,10 @@ CONCEPTS = (
     _c("cross_entropy", "Cross-entropy cost", LEARN,
        "In place of the quadratic cost (y - a)^2, the cross-entropy cost gives weight and bias changes that "
        "do not slow down when the output saturates, so learning does not stall.",
-       "Document training loss: 'binary_cross_entropy' (sigmoid output) or 'softmax_cross_entropy'; "
-       "'quadratic' is there to compare.",
-       targets=[("loss", "binary_cross_entropy"), ("loss", "quadratic"), ("setting", "loss")],
+       "Training dock > Gradient descent > cost: 'binary_cross_entropy' (sigmoid output) or "
+       "'softmax_cross_entropy'; 'quadratic' is there to compare.",
+       targets=[("loss", "binary_cross_entropy"), ("loss", "quadratic"), ("setting", "loss"), (W, CT + ".loss")],
+       show=(W, CT + ".loss"),
        headings=("Increase efficiency.",), aliases=("cross entropy function", "log loss", "quadratic cost", "MSE", "logistic loss")),
     _c("softmax_loglikelihood", "Softmax and log-likelihood", LEARN,
        "Instead of an independent 0..1 probability per output (sigmoid), make the output probabilities sum "
@@ -222,9 +223,10 @@ CONCEPTS = (
     _c("overfitting", "Overfitting (overtraining)", LEARN,
        "From some epoch on the network stops learning anything general: the training cost keeps falling "
        "while the dev cost does not.",
-       "Curves tab: the train and dev cost and accuracy side by side. Early stopping on the dev loss is the "
-       "document setting training.early_stopping (no control in the dock yet).",
-       targets=[(W, TD + ".cost_plot"), (W, TD + ".metrics_plot"), ("setting", "early_stopping")],
+       "Curves tab: the train and dev cost and accuracy side by side. Early stopping on the dev loss: "
+       "Training dock > Gradient descent > early stopping (patience in epochs; the best weights are kept).",
+       targets=[(W, TD + ".cost_plot"), (W, TD + ".metrics_plot"), ("setting", "early_stopping"),
+                (W, CT + ".early")],
        show=(W, TD + ".cost_plot"), aliases=("overtraining", "early stopping", "generalization")),
     _c("bias_variance", "Bias and variance", STRAT,
        "Training error tells the bias (high error, high bias: underfitting, too simple a model); dev error "
@@ -299,9 +301,10 @@ CONCEPTS = (
        "In deep networks gradients often become too big or too small, which makes the cost diverge or "
        "learning stall.",
        "Curves tab: the gradient-norm plot per layer; health overlay 'gradient' tints layers with vanishing "
-       "or exploding gradients; gradient clipping is the document setting training.clip_norm (the "
-       "sequence presets use 5); a NaN stops training and names the layer.",
-       targets=[(W, TD + ".grad_plot"), (W, CT + ".health"), ("setting", "clip_norm"), ("preset", "char_names")],
+       "or exploding gradients; gradient clipping by norm: Training dock > Gradient descent > gradient "
+       "clipping (the sequence presets use 5); a NaN stops training and names the layer.",
+       targets=[(W, TD + ".grad_plot"), (W, CT + ".health"), ("setting", "clip_norm"), ("preset", "char_names"),
+                (W, CT + ".clip")],
        show=(W, TD + ".grad_plot"), headings=("Vanishing and exploding Gradient descend.",),
        aliases=("gradient clipping", "diverge", "NaN", "exploding")),
     _c("initialization", "Weight initialization", DEEP,
@@ -329,9 +332,10 @@ CONCEPTS = (
        show=(W, TD + ".cost_plot.smooth_slider"), aliases=("Exponential weighted Avg", "EWA", "moving average", "smoothing", "beta")),
     _c("bias_correction", "Bias correction", OPT,
        "An EWA starts at zero, so its first values are too small; divide by 1 - beta^t to fix it.",
-       "Adam always corrects; momentum takes a bias_correction option (in the document's optimizer "
-       "settings, no control in the dock); the cost plot's smoothed curve is bias-corrected too.",
-       targets=[("optimizer", "adam"), ("engine", "engine.optimizers.Momentum"), (W, TD + ".cost_plot")],
+       "Adam always corrects; momentum has a 'bias correction' checkbox (Training dock, optimizer "
+       "'momentum'); the cost plot's smoothed curve is bias-corrected too.",
+       targets=[("optimizer", "adam"), ("engine", "engine.optimizers.Momentum"), (W, TD + ".cost_plot"),
+                (W, CT + ".bias_correction")],
        show=(W, CT + ".optimizer"), aliases=("1 - beta^t",)),
     _c("momentum", "Gradient descent with momentum", OPT,
        "Apply the EWA to gradient descent: it damps the noise of small batches and the overshooting with a "
@@ -436,10 +440,10 @@ CONCEPTS = (
     _c("data_augmentation", "More data: data augmentation", STRAT,
        "The remedy for variance is more data; for images one can make more by shifting, rotating, scaling "
        "the training images.",
-       "Document setting training.augment (shift, rotate, scale, thickness); the CNN presets use it. No "
-       "control in the training dock yet.",
-       status="partial", targets=[("setting", "augment"), ("preset", "digits_cnn"),
-                                  ("engine", "engine.data.augment.build_augment")],
+       "Training dock > Data > augment training images (shift, rotate, scale, thickness; image data sets "
+       "only); the CNN presets use it.",
+       targets=[("setting", "augment"), ("preset", "digits_cnn"),
+                ("engine", "engine.data.augment.build_augment"), (W, CT + ".augment")],
        show=("preset", "digits_cnn"), aliases=("augment", "more data", "shift", "rotate")),
     # -- convolutional networks --------------------------------------------------------------------
     _c("convnet", "Convolutional network", CNN,

@@ -341,3 +341,81 @@ def test_hiding_the_dock_in_a_window_keeps_training(qtbot, make_dock):
     assert not worker.isRunning()
     win.removeDockWidget(dock)  # give the dock back to the fixture that tears it down
     dock.setParent(None)
+
+
+def test_new_controls_write_back_and_validate(qtbot, make_dock):
+    """Cost, early stopping, clipping, augmentation and momentum's bias correction reach doc.training
+    as settings the engine accepts; loading a document shows them again."""
+    from engine.training import TrainConfig
+
+    dock, doc = make_dock("digits_mlp.json")
+    c = dock.controls
+    c.loss.setCurrentText("quadratic")
+    assert doc.training["loss"] == "quadratic"
+    assert c.loss.itemData(c.loss.findText("quadratic"), Qt.ToolTipRole)
+    c.early.setChecked(True)
+    c.patience.setValue(3)
+    assert doc.training["early_stopping"] == {"patience": 3, "min_delta": 0.0}
+    c.clip.setChecked(True)
+    c.clip_norm.setValue(2.5)
+    assert doc.training["clip_norm"] == 2.5
+    assert c.augment.isVisible()  # digits are images
+    c.augment.setChecked(True)
+    c.augment_fields["rotate"].setValue(15.0)
+    assert doc.training["augment"]["rotate"] == 15.0 and doc.training["augment"]["shift"] == 2
+    assert not c.bias_correction.isVisible()  # adam always corrects
+    c.optimizer.setCurrentText("momentum")
+    assert c.bias_correction.isVisible()
+    c.bias_correction.setChecked(True)
+    assert doc.training["optimizer"]["bias_correction"] is True
+    TrainConfig.from_dict(doc.training).validate()  # everything the form wrote is valid
+    # widget ranges keep values valid: no zero patience, no negative clip norm
+    c.patience.setValue(0)
+    c.clip_norm.setValue(-1.0)
+    assert doc.training["early_stopping"]["patience"] >= 1 and doc.training["clip_norm"] > 0
+    # switching off writes null back
+    c.early.setChecked(False)
+    c.clip.setChecked(False)
+    assert doc.training["early_stopping"] is None and doc.training["clip_norm"] is None
+    # a non-image data set: augmentation hidden and dropped from the settings
+    c.dataset.setCurrentText("spiral")
+    assert not c.augment.isVisible() and doc.training["augment"] is None
+    # load shows a document's settings without emitting
+    n = len(doc.set_calls)
+    c.load({**doc.training, "loss": "bce_logits", "early_stopping": {"patience": 7, "min_delta": 0.01},
+            "clip_norm": 1.0}, doc.data)
+    assert len(doc.set_calls) == n
+    assert c.loss.currentText() == "bce_logits" and c.early.isChecked() and c.patience.value() == 7
+    assert c.clip.isChecked() and c.clip_norm.value() == 1.0
+
+
+def test_new_controls_are_undoable_in_the_real_document(qtbot):
+    from playground.document import NetworkDocument
+    from playground.training.dock import TrainingDock
+
+    doc = NetworkDocument()
+    doc.load(os.path.join(PRESETS, "spiral.json"))
+    dock = TrainingDock()
+    qtbot.addWidget(dock)
+    dock.set_document(doc)
+    dock.controls.clip.setChecked(True)
+    assert doc.training["clip_norm"] == 5.0
+    doc.undo_stack.undo()
+    assert doc.training["clip_norm"] is None and not dock.controls.clip.isChecked()
+    dock.shutdown()
+
+
+def test_early_stopping_stops_spiral_early(qtbot, make_dock):
+    dock, doc = make_dock(epochs=200)
+    dock.controls.early.setChecked(True)
+    dock.controls.patience.setValue(2)
+    dock.controls.min_delta.setValue(0.02)
+    assert doc.training["early_stopping"] == {"patience": 2, "min_delta": 0.02}
+    results = []
+    dock.training_finished.connect(results.append)
+    assert dock.train()
+    qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    result = results[0]
+    assert result["stopped"] == "early_stopping"
+    assert result["epochs"] < 200
+    assert curve_len(dock.cost_plot.train_curve) == result["epochs"]

@@ -1,5 +1,6 @@
-"""The training dock's settings form: data set and split, batch size, epochs, optimizer and its
-hyperparameters, learning-rate schedule, L1/L2, initialization, seed, health overlay.
+"""The training dock's settings form: data set and split, data augmentation, the cost function,
+batch size, epochs, optimizer and its hyperparameters (momentum's bias correction), learning-rate
+schedule, early stopping, gradient clipping, L1/L2, initialization, seed, health overlay.
 
 The form shows a document's "training" and "data" dicts (:meth:`TrainingControls.load`) and emits
 the edited dicts; the dock writes them back into the document. Loading never emits (a guard
@@ -8,7 +9,7 @@ against feedback loops). Tooltips use the course notes' terms.
 
 import copy
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
 
@@ -18,6 +19,35 @@ OPTIMIZER_OPTIONS = {"sgd": (), "momentum": ("beta",), "rmsprop": ("beta2", "eps
                      "adam": ("beta1", "beta2", "eps")}
 SCHEDULES = ["constant", "inverse_time", "exponential", "staircase"]
 INITIALIZERS = ["auto", "he", "xavier", "normal", "zeros"]
+#: data sets made of images (augmentation shifts/rotates/scales/thickens them)
+IMAGE_DATASETS = ("digits", "mnist")
+#: augmentation setting -> (widget default when switched on, largest value, decimals)
+AUGMENT_DEFAULTS = {"shift": (2, 64, 0), "rotate": (10.0, 180.0, 1), "scale": (0.1, 0.9, 2),
+                    "thickness": (0.2, 1.0, 2)}
+
+
+def loss_names():
+    try:
+        from engine.losses import loss_names as names
+
+        return list(names())
+    except Exception:  # noqa: BLE001 - the list is a convenience
+        return ["quadratic", "binary_cross_entropy", "bce_logits", "softmax_cross_entropy"]
+
+
+LOSS_TIPS = {
+    "quadratic": "Quadratic cost C = 1/(2n) sum ||y - a||^2. With sigmoid outputs it learns slowly when "
+                 "the neuron is badly wrong: its gradient carries the factor sigma'(z), near zero when "
+                 "the output saturates. For regression targets.",
+    "binary_cross_entropy": "Cross-entropy C = -1/n sum [y ln a + (1-y) ln(1-a)] on sigmoid outputs: "
+                            "the sigma'(z) factor cancels, so the gradient is (a - y) and a badly wrong "
+                            "neuron learns fast (no learning slowdown as with the quadratic cost).",
+    "bce_logits": "Cross-entropy computed from the last layer's z (logits) with the sigmoid built in: "
+                  "the same cost as binary cross-entropy, numerically stable.",
+    "softmax_cross_entropy": "Softmax + log-likelihood: C = -ln a_y, the minus log of the probability "
+                             "the softmax gives the right class. Like cross-entropy it does not slow "
+                             "learning; for classifying into several classes.",
+}
 
 TIPS = {
     "dataset": "The data set to learn from. The 2-D toy sets (circle, xor, gaussian, spiral, plane) "
@@ -55,6 +85,28 @@ TIPS = {
             "symmetry: every unit learns the same thing. Changing it re-initializes the weights.",
     "seed": "Random seed of the weight initialization and the shuffling: the same seed gives the "
             "same run.",
+    "loss": "The cost function the network minimizes. Cross-entropy does not slow learning the way "
+            "the quadratic cost does (no sigma'(z) factor in its gradient); softmax + log-likelihood "
+            "(-ln a_y) is the pair for several classes.",
+    "bias_correction": "Momentum's bias correction: divide the gradient average v by (1 - beta^t), so "
+                       "the first steps (when v still starts from zero) are not too small. Adam always "
+                       "corrects its averages.",
+    "early": "Early stopping: stop when the dev cost has not improved for 'patience' epochs and keep "
+             "the weights of the best epoch. Stops before the network overfits (a regularizer that "
+             "needs no lambda, but mixes optimizing the cost with not overfitting). Needs a dev split.",
+    "patience": "Epochs without an improvement of the dev cost before training stops.",
+    "min_delta": "Smallest decrease of the dev cost that counts as an improvement.",
+    "clip": "Gradient clipping by norm: when the norm of all gradients together is larger than this, "
+            "rescale them to it. A remedy for exploding gradients (deep nets, RNNs over long sequences).",
+    "clip_norm": "Largest allowed global L2 norm of the gradients.",
+    "augment": "Data augmentation: more (slightly different) training images for free, a remedy for "
+               "overfitting (high variance). Each training batch is shifted, rotated, scaled and its "
+               "strokes thickened or thinned at random; dev and test data are never changed. "
+               "Only for image data sets (digits, mnist).",
+    "shift": "Largest shift in pixels, drawn per image on each axis.",
+    "rotate": "Largest rotation in degrees (drawn in [-rotate, rotate]).",
+    "scale": "Largest relative size change: the factor is drawn in [1 - scale, 1 + scale].",
+    "thickness": "Largest stroke-thickness change: positive thickens, negative thins the strokes.",
     "health": "Tint each layer on the canvas: by the size of its gradient (vanishing or exploding), "
               "by its share of dead ReLU units, or by its share of saturated tanh/sigmoid values.",
 }
@@ -140,6 +192,52 @@ class TrainingControls(QWidget):
         self.health.addItems(["off", "gradient", "dead", "saturation"])
         self.health.setCurrentText("gradient")
         self.health.setToolTip(TIPS["health"])
+        # cost function
+        self.loss = QComboBox()
+        for name in loss_names():
+            self.loss.addItem(name)
+            self.loss.setItemData(self.loss.count() - 1, LOSS_TIPS.get(name, ""), Qt.ToolTipRole)
+        self.loss.setToolTip(TIPS["loss"])
+        self.loss_label = QLabel()
+        self.loss_label.setWordWrap(True)
+        self.loss_label.setStyleSheet("color: #555;")
+        # momentum's bias correction
+        self.bias_correction = QCheckBox("bias correction")
+        self.bias_correction.setToolTip(TIPS["bias_correction"])
+        # early stopping
+        self.early = QCheckBox("on dev cost")
+        self.early.setToolTip(TIPS["early"])
+        self.patience = QSpinBox()
+        self.patience.setRange(1, 10000)
+        self.patience.setValue(5)
+        self.patience.setPrefix("patience ")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip(TIPS["patience"])
+        self.patience.setKeyboardTracking(False)
+        self.min_delta = _dspin(0.0, 100.0, 4, 0.001, TIPS["min_delta"])
+        self.min_delta.setPrefix("min delta ")
+        # gradient clipping
+        self.clip = QCheckBox("clip")
+        self.clip.setToolTip(TIPS["clip"])
+        self.clip_norm = _dspin(0.001, 1e6, 3, 0.5, TIPS["clip_norm"])
+        self.clip_norm.setValue(5.0)
+        self.clip_norm.setPrefix("norm ")
+        # data augmentation
+        self.augment = QCheckBox("augment training images")
+        self.augment.setToolTip(TIPS["augment"])
+        self.augment_fields = {}
+        for key, (default, top, decimals) in AUGMENT_DEFAULTS.items():
+            if decimals == 0:
+                w = QSpinBox()
+                w.setRange(0, int(top))
+                w.setKeyboardTracking(False)
+                w.setToolTip(TIPS[key])
+            else:
+                w = _dspin(0.0, top, decimals, 1.0 if decimals == 1 else 0.05, TIPS[key])
+            w.setValue(default)
+            self.augment_fields[key] = w
+        self.augment_fields["shift"].setSuffix(" px")
+        self.augment_fields["rotate"].setSuffix(" deg")
 
         data_box = QGroupBox("Data")
         f = QFormLayout(data_box)
@@ -149,6 +247,11 @@ class TrainingControls(QWidget):
         split.addWidget(self.test)
         f.addRow("split", split)
         f.addRow("", self.split_label)
+        f.addRow("", self.augment)
+        self.augment_labels = {}
+        for key, w in self.augment_fields.items():
+            self.augment_labels[key] = QLabel(key)
+            f.addRow(self.augment_labels[key], w)
         train_box = QGroupBox("Gradient descent")
         f = QFormLayout(train_box)
         row = QHBoxLayout()
@@ -157,16 +260,28 @@ class TrainingControls(QWidget):
         f.addRow("batch size", row)
         f.addRow("", self.batch_kind)
         f.addRow("epochs", self.epochs)
+        f.addRow("cost", self.loss)
+        f.addRow("", self.loss_label)
         f.addRow("optimizer", self.optimizer)
         f.addRow("learning rate", self.lr)
         self.beta1_label, self.beta2_label, self.eps_label = QLabel("beta"), QLabel("beta2"), QLabel("epsilon")
         f.addRow(self.beta1_label, self.beta1)
+        f.addRow("", self.bias_correction)
         f.addRow(self.beta2_label, self.beta2)
         f.addRow(self.eps_label, self.eps)
         f.addRow("schedule", self.schedule)
         self.decay_label, self.step_label = QLabel("decay rate"), QLabel("step (epochs)")
         f.addRow(self.decay_label, self.decay)
         f.addRow(self.step_label, self.decay_step)
+        row = QHBoxLayout()
+        row.addWidget(self.early)
+        row.addWidget(self.patience, 1)
+        f.addRow("early stopping", row)
+        f.addRow("", self.min_delta)
+        row = QHBoxLayout()
+        row.addWidget(self.clip)
+        row.addWidget(self.clip_norm, 1)
+        f.addRow("gradient clipping", row)
         net_box = QGroupBox("Weights")
         f = QFormLayout(net_box)
         f.addRow("L1", self.l1)
@@ -189,6 +304,11 @@ class TrainingControls(QWidget):
         for w in (self.beta1, self.beta2, self.eps, self.decay):
             w.valueChanged.connect(self._on_training_changed)
         self.batch_all.toggled.connect(self._on_training_changed)
+        for w in (self.bias_correction, self.early, self.clip, self.augment):
+            w.toggled.connect(self._on_training_changed)
+        for w in (self.patience, self.min_delta, self.clip_norm, *self.augment_fields.values()):
+            w.valueChanged.connect(self._on_training_changed)
+        self.loss.currentTextChanged.connect(self._on_training_changed)
         self.optimizer.currentTextChanged.connect(self._on_optimizer_changed)
         self.schedule.currentTextChanged.connect(self._on_training_changed)
         self.lr.valueChanged.connect(self._on_lr_changed)
@@ -234,6 +354,36 @@ class TrainingControls(QWidget):
             self.decay.setValue(float(sch.get("decay_rate", sch.get("rate", 0.5 if sch.get("type") == "staircase" else 1.0))))
             self.decay_step.setValue(int(sch.get("step", 10)))
             self.seed.setValue(int(t.get("seed", 0)))
+            self.bias_correction.setChecked(bool(opt.get("bias_correction", False)))
+            loss = t.get("loss", "softmax_cross_entropy")
+            per_output = isinstance(loss, dict) and "type" not in loss
+            if isinstance(loss, dict) and not per_output:
+                loss = loss.get("type")
+            if per_output:
+                self.loss.setEnabled(False)
+                self.loss.setToolTip(TIPS["loss"] + " This network has several outputs, each with its "
+                                     "own cost (edit them in the document).")
+            else:
+                self.loss.setEnabled(True)
+                self.loss.setToolTip(TIPS["loss"])
+                if self.loss.findText(str(loss)) < 0:
+                    self.loss.addItem(str(loss))
+                self.loss.setCurrentText(str(loss))
+            es = t.get("early_stopping")
+            self.early.setChecked(bool(es))
+            if isinstance(es, dict):
+                self.patience.setValue(int(es.get("patience", 5)))
+                self.min_delta.setValue(float(es.get("min_delta", 0.0)))
+            clip = t.get("clip_norm")
+            self.clip.setChecked(clip is not None)
+            if clip is not None:
+                self.clip_norm.setValue(float(clip))
+            aug = t.get("augment")
+            self.augment.setChecked(isinstance(aug, dict) and any(aug.values()))
+            if isinstance(aug, dict):
+                for key, w in self.augment_fields.items():
+                    if key in aug:
+                        w.setValue(aug[key])
             self.l1.setValue(float(l1))
             self.l2.setValue(float(l2))
             self.init.setCurrentText(initializer if initializer in INITIALIZERS else "auto")
@@ -253,7 +403,21 @@ class TrainingControls(QWidget):
                   "eps": self.eps.value()}
         for k in OPTIMIZER_OPTIONS[kind]:
             opt[k] = float(values[k])
+        if kind == "momentum" and self.bias_correction.isChecked():
+            opt["bias_correction"] = True
         t["optimizer"] = opt
+        if self.loss.isEnabled():
+            t["loss"] = self.loss.currentText()
+        t["early_stopping"] = ({"patience": int(self.patience.value()), "min_delta": float(self.min_delta.value())}
+                               if self.early.isChecked() else None)
+        t["clip_norm"] = float(self.clip_norm.value()) if self.clip.isChecked() else None
+        if self.augment.isChecked() and self.augment.isEnabled():
+            aug = {}
+            for key, w in self.augment_fields.items():
+                aug[key] = int(w.value()) if key == "shift" else float(w.value())
+            t["augment"] = aug
+        else:
+            t["augment"] = None
         sch = {"type": self.schedule.currentText()}
         if sch["type"] in ("inverse_time", "exponential", "staircase"):
             sch["decay_rate"] = float(self.decay.value())
@@ -280,6 +444,19 @@ class TrainingControls(QWidget):
             on = any(k in opts for k in key)
             label.setVisible(on)
             w.setVisible(on)
+        self.bias_correction.setVisible(kind == "momentum")
+        self.loss_label.setText(LOSS_TIPS.get(self.loss.currentText(), "").split(". ")[0] + "."
+                                if self.loss.isEnabled() else "one cost per output")
+        self.patience.setEnabled(self.early.isChecked())
+        self.min_delta.setVisible(self.early.isChecked())
+        self.clip_norm.setEnabled(self.clip.isChecked())
+        image = self.dataset.currentText() in IMAGE_DATASETS
+        self.augment.setEnabled(image)
+        self.augment.setVisible(image)
+        for key, w in self.augment_fields.items():
+            on = image and self.augment.isChecked()
+            w.setVisible(on)
+            self.augment_labels[key].setVisible(on)
         sch = self.schedule.currentText()
         self.decay_label.setVisible(sch != "constant")
         self.decay.setVisible(sch != "constant")
@@ -318,6 +495,8 @@ class TrainingControls(QWidget):
         if not self._loading:
             self._data = self.data_dict()
             self.data_edited.emit(copy.deepcopy(self._data))
+            if self._training.get("augment") and self._data.get("name") not in IMAGE_DATASETS:
+                self._on_training_changed()  # augmentation only makes sense for images
 
     def _on_regularization_changed(self, *_):
         if not self._loading:
