@@ -313,3 +313,58 @@ def test_composite_blocks_fold_and_unfold(editor):
     assert item.unfolded and item.height() > h0
     scene.toggle_unfold(made)
     assert not item.unfolded
+
+
+#: config for layer types that need a value before they can be added
+REQUIRED = {"AttentionDecoder": {"steps": 4, "units": 8}, "ConstantOp": {"op": "add", "value": 1.0},
+            "Take": {"indices": [0]}, "Transpose": {"perm": [1, 0]}}
+
+
+def test_every_inspector_field_of_every_layer_type_has_a_tooltip(qtbot):
+    import inspect
+
+    from playground.canvas.help_texts import CHOICE_HELP, option_help
+
+    # every constructor option of every registered layer has an explanation
+    for type_name, cls in LAYER_TYPES.items():
+        for key, p in inspect.signature(cls.__init__).parameters.items():
+            if key in ("self", "name") or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            assert len(option_help(type_name, key)) > 20, f"{type_name}.{key} has no tooltip"
+    # and the inspector shows it on every field and label it builds
+    doc = NetworkDocument()
+    doc.load_dict(doc_dict())
+    inspector = InspectorWidget(doc)
+    qtbot.addWidget(inspector)
+    seen = 0
+    for type_name in sorted(LAYER_TYPES):
+        if type_name == "Input":
+            name = "x"
+        else:
+            name = doc.add_layer(type_name, REQUIRED.get(type_name))
+        inspector.set_layer(name)
+        assert inspector.current == name and inspector.fields, type_name
+        for key, w in inspector.fields.items():
+            tip = w.toolTip()
+            assert tip and tip != key and tip == option_help(type_name, key), f"{type_name}.{key}"
+            label = inspector.form.labelForField(w)
+            assert label is not None and label.toolTip() == tip
+            seen += 1
+            if key in CHOICE_HELP and hasattr(w, "itemData"):
+                for i in range(w.count()):
+                    assert w.itemData(i, Qt.ToolTipRole), f"{type_name}.{key} choice {w.itemText(i)}"
+    assert seen > 60
+    doc.undo_stack.clear()
+
+
+def test_notes_terms_in_key_tooltips():
+    from playground.canvas.help_texts import choice_help, option_help
+
+    assert "1/keep_prob" in option_help("Dropout", "rate") and "test time" in option_help("Dropout", "rate")
+    assert "many-to-many" in option_help("LSTM", "return_sequences") and "deep RNN" in option_help("LSTM", "return_sequences")
+    assert "2/n" in option_help("Dense", "initializer") and "1/n" in option_help("Dense", "initializer")
+    assert "die" in choice_help("kind", "relu") and "+-2" in choice_help("kind", "tanh")
+    assert "cannot learn" in choice_help("kind", "step")
+    assert "Transfer" in option_help("Dense", "trainable")
+    assert "Nothing to learn" in option_help("MaxPool2D", "pool_size")
+    assert option_help("ZeroPadding2D", "padding") != option_help("Conv2D", "padding")

@@ -24,33 +24,12 @@ from PySide6.QtCore import QRegularExpression
 from engine.errors import EngineError
 from engine.layers import LAYER_TYPES
 
+from .help_texts import OPTION_HELP, choice_help, option_help
 from .icons import family_icon
 from .items import format_count, format_shape
 
-#: hyperparameter explanations for tooltips (course-notes terms).
-HELP = {
-    "units": "Number of neurons (output units) in this layer.",
-    "filters": "Number of convolution filters, i.e. output channels (feature maps).",
-    "kernel_size": "Height and width of each filter window (one number for a square window).",
-    "stride": "Step of the window as it slides over the input; 2 halves the size.",
-    "padding": "'valid': no padding (output shrinks); 'same': zero padding keeps the size (stride 1).",
-    "pool_size": "Size of the pooling window.",
-    "rate": "Fraction of units dropped (set to zero) at random in each training step.",
-    "kind": "Activation function applied element-wise (sigmoid, tanh, relu, leaky ReLU, ...).",
-    "activation": "Activation function applied element-wise.",
-    "initializer": "How the weights start: 'auto' picks He before ReLU-like activations, Xavier otherwise.",
-    "l1": "L1 regularization strength on the weights: pushes small weights to exactly zero.",
-    "l2": "L2 regularization (weight decay): penalises large weights to reduce overfitting.",
-    "use_bias": "Add a bias b to each unit's weighted sum (z = W x + b).",
-    "trainable": "Untick to freeze the layer: its weights do not change in training (transfer learning).",
-    "shape": "Shape of one sample, without the batch axis, e.g. 64 or 1, 28, 28.",
-    "alpha": "Slope for negative inputs (leaky ReLU) or scale (ELU).",
-    "momentum": "How slowly the running mean and variance follow each batch.",
-    "eps": "Small constant added to the variance to avoid division by zero.",
-    "return_sequences": "Output the whole sequence of hidden states instead of only the last one.",
-    "dilation": "Spacing between filter taps (dilated convolution).",
-    "axis": "Axis the operation works along (per sample, -1 is the last).",
-}
+#: hyperparameter explanations for tooltips (course-notes terms); the table lives in help_texts.
+HELP = OPTION_HELP
 
 
 def _choices():
@@ -287,7 +266,7 @@ class InspectorWidget(QWidget):
                 kind = self._kind_for(layer.type_name, key, value)
                 w = self._make_widget(layer.type_name, key, kind, value)
                 w.setObjectName(f"field_{key}")
-                tip = HELP.get(key, "")
+                tip = option_help(layer.type_name, key)
                 w.setToolTip(tip or key)
                 label = QLabel(key.replace("_", " "))
                 label.setToolTip(tip or key)
@@ -320,6 +299,10 @@ class InspectorWidget(QWidget):
             w = QComboBox()
             opts = choices_for(type_name, key, value)
             w.addItems([str(o) for o in opts])
+            for i, o in enumerate(opts):
+                tip = choice_help(key, o)
+                if tip:
+                    w.setItemData(i, tip, Qt.ToolTipRole)
             if key == "padding":
                 w.setEditable(True)  # also a number of zero pixels
             w.currentTextChanged.connect(lambda t, k=key: self._commit_choice(k, t))
