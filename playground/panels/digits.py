@@ -475,16 +475,23 @@ class DigitsPanel(QWidget):
             vals.append(float(v[:: max(1, v.size // 7)].sum()))
         return (id(net), tuple(vals))
 
+    def _busy_elsewhere(self):
+        """The Training dock trains this network (it locked the document): running it here, in the
+        GUI thread, would overwrite the layers' caches under the training thread's backward pass."""
+        return self.worker is None and bool(getattr(self.doc, "_read_only_reason", None))
+
     def _check_if_visible(self):
         """Re-check after an edit; a hidden panel (a tab behind the training dock) waits until shown."""
+        if self._busy_elsewhere():
+            return  # _watch_weights re-checks once training has changed the weights and ended
         if self.isVisible():
             self.check_model()
         else:
             self._stale = True
 
     def _watch_weights(self):
-        """Weights change in place while the training dock trains: re-check now and then."""
-        if self.worker is not None:
+        """Weights change in place while the training dock trains: re-check after it."""
+        if self.worker is not None or self._busy_elsewhere():
             return
         if self._weights_fingerprint() != self._fingerprint:
             self.check_model()

@@ -433,6 +433,7 @@ class TrainingDock(QDockWidget):
         self._clear_plots()
         self.xspan.set_total(config.epochs)
         self.message = ""
+        self.last_result = None  # a run that fails must not report the previous run's result
         self.hint.setText("")
         self.status.setText(f"Training on {sp.describe()}")
         self.run_id = None
