@@ -549,12 +549,16 @@ class LSTM(_Recurrent):
             S, B, TC, nc = caches[i]
             d = dy[parts[i]]
             G = B[:T, :4 * h]
-            # derivatives of the activations, all steps at once: s (1 - s) and 1 - c~^2
-            D = np.empty((T, 4 * h, nc), dtype=dtype)
-            np.subtract(1, G[:, :3 * h], out=D[:, :3 * h])
-            D[:, :3 * h] *= G[:, :3 * h]
-            np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=D[:, 3 * h:])
-            np.subtract(1, D[:, 3 * h:], out=D[:, 3 * h:])
+            # for all steps at once, the factors that turn d a<t> and d c<t> into the gates' dz<t>:
+            # the activations' derivatives s (1 - s) and 1 - c~^2 times the other factor of each product
+            K = np.empty((T, 4 * h, nc), dtype=dtype)
+            np.subtract(1, G[:, :3 * h], out=K[:, :3 * h])
+            K[:, :3 * h] *= G[:, :3 * h]
+            np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=K[:, 3 * h:])
+            np.subtract(1, K[:, 3 * h:], out=K[:, 3 * h:])
+            K[:, :h] *= TC                   # Γo:  tanh(c<t>) s(1 - s)
+            K[:, h:3 * h] *= B[:T, 3 * h:]   # Γu:  c~<t> s(1 - s);  Γf: c<t-1> s(1 - s)
+            K[:, 3 * h:] *= G[:, h:2 * h]    # c~:  Γu (1 - c~^2)
             DTC = np.multiply(TC, TC)
             np.subtract(1, DTC, out=DTC)
             DTC *= G[:, :h]  # Γo (1 - tanh(c)^2)
@@ -567,21 +571,16 @@ class LSTM(_Recurrent):
                 dh = np.ascontiguousarray(d.T)
             dc = np.zeros((h, nc), dtype=dtype)
             dZ = np.empty((4 * h, T, nc), dtype=dtype)  # laid out for the products over all steps
-            dz = np.empty((4 * h, nc), dtype=dtype)
             tmp = np.empty((h, nc), dtype=dtype)
-            dz_if = dz[h:3 * h].reshape(2, h, nc)
             for t in range(T - 1, -1, -1):
                 if dY is not None:
                     dh += dY[t]
-                g = B[t]
-                np.multiply(dh, TC[t], out=dz[:h])              # d Γo
+                dzt = dZ[:, t]
+                np.multiply(dh, K[t, :h], out=dzt[:h])          # dz of Γo
                 np.multiply(dh, DTC[t], out=tmp)
                 dc += tmp                                       # d c<t>
-                np.multiply(dc, g[3 * h:].reshape(2, h, nc), out=dz_if)  # d Γu = dc c~, d Γf = dc c<t-1>
-                np.multiply(dc, g[h:2 * h], out=dz[3 * h:])      # d c~ = dc Γu
-                dc *= g[2 * h:3 * h]                            # d c<t-1>
-                dzt = dZ[:, t]
-                np.multiply(dz, D[t], out=dzt)
+                np.multiply(dc, K[t, h:].reshape(3, h, nc), out=dzt[h:].reshape(3, h, nc))  # Γu, Γf, c~
+                dc *= B[t, 2 * h:3 * h]                         # d c<t-1> = d c<t> Γf
                 if t or need0:
                     np.matmul(Wh, dzt, out=dh)                  # d a<t-1>
             dZf = dZ.reshape(4 * h, T * nc)
