@@ -368,3 +368,19 @@ def test_notes_terms_in_key_tooltips():
     assert "Transfer" in option_help("Dense", "trainable")
     assert "Nothing to learn" in option_help("MaxPool2D", "pool_size")
     assert option_help("ZeroPadding2D", "padding") != option_help("Conv2D", "padding")
+
+
+def test_palette_is_wide_enough_for_every_name(qtbot):
+    pal = PaletteWidget()
+    qtbot.addWidget(pal)
+    pal.resize(pal.minimumSizeHint().width(), 800)
+    pal.show()
+    qtbot.waitExposed(pal)
+    fm = pal.tree.fontMetrics()
+    longest = max(pal.items, key=lambda t: fm.horizontalAdvance(t))
+    item = pal.items[longest]
+    rect = pal.tree.visualItemRect(item)
+    text_room = rect.right() - rect.left() - pal.tree.iconSize().width()
+    assert pal.tree.width() >= pal.names_width()
+    assert text_room >= fm.horizontalAdvance(longest), (longest, text_room)
+    assert f"<b>{longest}</b>" in item.toolTip(0)  # the full name also in the tooltip

@@ -419,3 +419,54 @@ def test_early_stopping_stops_spiral_early(qtbot, make_dock):
     assert result["stopped"] == "early_stopping"
     assert result["epochs"] < 200
     assert curve_len(dock.cost_plot.train_curve) == result["epochs"]
+
+
+def test_curve_legends_sit_outside_the_plots_and_follow_the_network(qtbot, make_dock):
+    dock, doc = make_dock(epochs=2)
+    for plot_item in (dock.cost_plot.widget.getPlotItem(), dock.metrics_plot.acc_widget.getPlotItem(),
+                      dock.grad_plot.widget.getPlotItem()):
+        assert plot_item.legend is None  # no legend box drawn over the curves
+    assert "dev" in dock.cost_plot.key.names() and "dev" in dock.metrics_plot.key.names()
+    dock.grad_plot.add(0.0, {"old_layer": 1.0})
+    assert dock.grad_plot.key.names() == ["old_layer"]
+    results = []
+    dock.training_finished.connect(results.append)
+    assert dock.train()
+    qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    names = dock.grad_plot.key.names()
+    assert names and "old_layer" not in names  # a new run forgets the previous network's layers
+    assert set(names) == set(dock.grad_plot.curves) <= set(doc.network.nodes)
+
+
+def test_window_screenshots_after_training(qtbot, tmp_path):
+    """artifacts/window_digits_mlp.png and window_lenet5.png: the whole 1600x1000 window after a
+    short run, for a person to look at (palette names in full, legends clear of the curves)."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QSettings
+
+    from playground.mainwindow import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
+    try:
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        for preset, epochs in (("digits_mlp", 2), ("lenet5", 1)):
+            assert win.open_file(Path(PRESETS) / f"{preset}.json", as_preset=True)
+            win.resize(1600, 1000)
+            win.show()
+            qtbot.waitExposed(win)
+            win.view.fit_all()
+            dock = win.training_dock
+            dock.controls.epochs.setValue(epochs)
+            with qtbot.waitSignal(dock.training_finished, timeout=90000) as done:
+                assert dock.train()
+            assert done.args[0]["stopped"] == "finished" and not dock.message
+            qtbot.wait(50)  # let the last plot refresh paint
+            assert win.palette.tree.width() >= win.palette.names_width()
+            out = os.path.join(ARTIFACTS, f"window_{preset}.png")
+            assert win.grab().save(out)
+            assert os.path.getsize(out) > 20_000
+    finally:
+        win.document.undo_stack.setClean()
+        win.close()

@@ -104,6 +104,7 @@ class PaletteWidget(QWidget):
         self.tree.setRootIsDecorated(True)
         self.tree.setIndentation(12)
         self.tree.setUniformRowHeights(True)
+        self.tree.setTextElideMode(Qt.ElideMiddle)  # if the dock is made narrower: "Global\u2026Pooling2D"
         self.tree.setToolTip("")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -142,6 +143,26 @@ class PaletteWidget(QWidget):
                 top.addChild(child)
                 self.items[type_name] = child
             top.setExpanded(True)
+        self.tree.setMinimumWidth(self.names_width())
+
+    def names_width(self):
+        """Width the tree needs to show every layer name in full (no "GlobalAveragePooli..."):
+        the widest name after its indentation and icon, plus the frame and a vertical scroll bar."""
+        fm = self.tree.fontMetrics()
+        bold = self.tree.font()
+        bold.setBold(True)
+        from PySide6.QtGui import QFontMetrics
+
+        bfm = QFontMetrics(bold)
+        icon = self.tree.iconSize().width()
+        widest = 0
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            widest = max(widest, self.tree.indentation() + icon + bfm.horizontalAdvance(top.text(0)))
+            for j in range(top.childCount()):
+                widest = max(widest, 2 * self.tree.indentation() + icon + fm.horizontalAdvance(top.child(j).text(0)))
+        scroll = self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_ScrollBarExtent)
+        return widest + 16 + scroll + 2 * self.tree.frameWidth()
 
     def set_filter(self, text):
         text = text.strip().lower()

@@ -113,6 +113,32 @@ class XSpan:
                 p.setXRange(0, span, padding=0.02)
 
 
+class KeyLabel(QLabel):
+    """A compact legend outside the plot (so it never covers a curve): coloured marks and names
+    on one wrapping line. ``entries`` are (name, rgb, mark) with mark a short text like a line or
+    a dot."""
+
+    def __init__(self, entries=(), parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.RichText)
+        self.setStyleSheet("font-size: 8pt; color: #444;")
+        self.entries = []
+        self.set_entries(entries)
+
+    def set_entries(self, entries):
+        self.entries = list(entries)
+        parts = []
+        for name, rgb, mark in self.entries:
+            r, g, b = rgb[:3]
+            parts.append(f"<span style='color: rgb({r},{g},{b}); font-weight: bold'>{mark}</span>&nbsp;{name.replace(' ', '&nbsp;')}")
+        self.setText(" &nbsp; ".join(parts))
+        self.setVisible(bool(self.entries))
+
+    def names(self):
+        return [e[0] for e in self.entries]
+
+
 def _pen(rgb, width=2, alpha=255, style=None):
     pen = pg.mkPen(QColor(*rgb, alpha), width=width)
     if style is not None:
@@ -129,7 +155,8 @@ class CostPlot(QWidget):
         self.epochs, self.train, self.dev = [], [], []
         self.widget = _plot("Cost", "cost J")
         p = self.widget.getPlotItem()
-        p.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
+        self.key = KeyLabel([("train per step", (160, 190, 220), "\u2014"), ("smoothed", TRAIN_COLOR, "\u2014"),
+                             ("epoch mean", TRAIN_COLOR, "\u25cf"), ("dev", DEV_COLOR, "\u2014\u25cf")])
         self.raw_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 1, 60), name="train (per step)")
         self.smooth_curve = p.plot([], [], pen=_pen(TRAIN_COLOR, 2), name="train (smoothed)")
         self.train_curve = p.plot([], [], pen=None, symbol="o", symbolSize=5, symbolBrush=TRAIN_COLOR,
@@ -156,6 +183,7 @@ class CostPlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
+        lay.addWidget(self.key)
         lay.addWidget(self.widget, 1)
         self._on_smoothing_changed(self.smooth_slider.value())
 
@@ -252,16 +280,17 @@ class MetricsPlot(QWidget):
         self.lr_x, self.lr_y = [], []
         self.acc_widget = _plot("Accuracy", "accuracy")
         p = self.acc_widget.getPlotItem()
-        p.addLegend(offset=(-10, -10), brush=(255, 255, 255, 170))
+        self.key = KeyLabel([("train", TRAIN_COLOR, "\u2014\u25cf"), ("dev", DEV_COLOR, "\u2014\u25cf")])
         p.setYRange(0, 1.0)
         self.train_curve = p.plot([], [], pen=_pen(TRAIN_COLOR), symbol="o", symbolSize=4,
                                   symbolBrush=TRAIN_COLOR, symbolPen=None, name="train")
         self.dev_curve = p.plot([], [], pen=_pen(DEV_COLOR), symbol="o", symbolSize=4,
                                 symbolBrush=DEV_COLOR, symbolPen=None, name="dev")
-        self.lr_widget = _plot("Learning rate alpha", "alpha")
+        self.lr_widget = _plot("Learning rate", "alpha")
         self.lr_curve = self.lr_widget.getPlotItem().plot([], [], pen=_pen((80, 80, 80)))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.key)
         lay.addWidget(self.acc_widget, 3)
         lay.addWidget(self.lr_widget, 2)
 
@@ -305,13 +334,13 @@ class GradNormPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.widget = _plot("Gradient norm |dW| per layer", "|dW|")
+        self.widget = _plot("Gradient norm per layer", "|dW|")
         self.widget.setToolTip("L2 norm of each layer's weight gradients. Below 1e-6 (blue band) the "
                                "gradient vanishes and the layer stops learning; above 1e3 (red band) "
                                "it explodes and the cost diverges.")
         p = self.widget.getPlotItem()
         p.setLogMode(y=True)
-        self.legend = p.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
+        self.key = KeyLabel()
         lo, hi = np.log10(VANISHING), np.log10(EXPLODING)
         self.vanish_band = pg.LinearRegionItem((lo - 30, lo), orientation="horizontal", movable=False,
                                                brush=pg.mkBrush(66, 133, 244, 45), pen=pg.mkPen(None))
@@ -328,12 +357,16 @@ class GradNormPlot(QWidget):
         self.data = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.widget)
+        lay.addWidget(self.widget, 1)
+        lay.addWidget(self.key)
 
     def clear(self):
+        """Forget every layer's curve (a new run may be of another network with other layers)."""
+        p = self.widget.getPlotItem()
         for c in self.curves.values():
-            c.setData([], [])
-        self.data = {k: ([], []) for k in self.curves}
+            p.removeItem(c)
+        self.curves, self.data = {}, {}
+        self.key.set_entries([])
         self._dirty = True
 
     def add(self, x, norms):
@@ -342,8 +375,7 @@ class GradNormPlot(QWidget):
                 color = PALETTE[len(self.curves) % len(PALETTE)]
                 self.curves[name] = self.widget.getPlotItem().plot([], [], pen=_pen(color), name=name)
                 self.data[name] = ([], [])
-                # the legend grew: keep it inside the top-right corner
-                self.legend.anchor((1, 0), (1, 0), offset=(-10, 10))
+                self.key.set_entries([*self.key.entries, (name, color, "\u2014")])
             xs, ys = self.data.setdefault(name, ([], []))
             v = float(v) if v is not None else np.nan
             xs.append(float(x))
