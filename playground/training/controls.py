@@ -48,6 +48,13 @@ LOSS_TIPS = {
                              "the softmax gives the right class. Like cross-entropy it does not slow "
                              "learning; for classifying into several classes.",
 }
+#: one line under the cost combo box
+LOSS_SHORT = {
+    "quadratic": "(y - a)^2 / 2: learns slowly when a sigmoid output saturates",
+    "binary_cross_entropy": "-[y ln a + (1-y) ln(1-a)]: no learning slowdown",
+    "bce_logits": "cross-entropy on z with the sigmoid built in (stable)",
+    "softmax_cross_entropy": "softmax + log-likelihood: -ln a of the true class",
+}
 
 TIPS = {
     "dataset": "The data set to learn from. The 2-D toy sets (circle, xor, gaussian, spiral, plane) "
@@ -445,8 +452,8 @@ class TrainingControls(QWidget):
             label.setVisible(on)
             w.setVisible(on)
         self.bias_correction.setVisible(kind == "momentum")
-        self.loss_label.setText(LOSS_TIPS.get(self.loss.currentText(), "").split(". ")[0] + "."
-                                if self.loss.isEnabled() else "one cost per output")
+        self.loss_label.setText(LOSS_SHORT.get(self.loss.currentText(), "") if self.loss.isEnabled()
+                                else "one cost per output")
         self.patience.setEnabled(self.early.isChecked())
         self.min_delta.setVisible(self.early.isChecked())
         self.clip_norm.setEnabled(self.clip.isChecked())

@@ -647,14 +647,18 @@ class TrainingDock(QDockWidget):
         self._set_state("idle")
         stopped = result.get("stopped")
         if stopped and not self.message:
-            parts = [f"Run {stopped} after {result.get('epochs', 0)} epochs"]
+            n = result.get("epochs", 0)
+            parts = [f"Run {'stopped early' if stopped == 'early_stopping' else stopped} after {n} "
+                     f"epoch{'' if n == 1 else 's'}"]
             for k in ("train", "dev", "test"):
                 acc = result.get(f"{k}_accuracy")
                 if acc is not None:
                     parts.append(f"{k} accuracy {acc:.1%}")
             self.status.setStyleSheet("")
             self.status.setText(", ".join(parts) + ".")
-            self.progress.setFormat(f"{stopped}: {result.get('epochs', 0)} epochs")
+            self.progress.setFormat(f"{stopped.replace('_', ' ')}: {n} epoch{'' if n == 1 else 's'}")
+            if stopped == "finished":
+                self.progress.setValue(self.progress.maximum())
         tr, dv = result.get("train_accuracy"), result.get("dev_accuracy")
         if tr is not None and dv is not None:
             # the final evaluation (training=False) rather than the last epoch's running mean

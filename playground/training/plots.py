@@ -168,6 +168,7 @@ class CostPlot(QWidget):
         self.log_box.toggled.connect(self._on_log_toggled)
         self.smooth_slider = QSlider(Qt.Horizontal)
         self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setMinimumWidth(50)  # stays usable when the Curves tab is narrow
         self.smooth_slider.setValue(90)
         self.smooth_slider.setToolTip(
             "Smoothing beta of an exponentially weighted average of the per-step cost, with bias "
