@@ -113,7 +113,8 @@ TIPS = {
     "shift": "Largest shift in pixels, drawn per image on each axis.",
     "rotate": "Largest rotation in degrees (drawn in [-rotate, rotate]).",
     "scale": "Largest relative size change: the factor is drawn in [1 - scale, 1 + scale].",
-    "thickness": "Largest stroke-thickness change: positive thickens, negative thins the strokes.",
+    "thickness": "Largest stroke-thickness change: each image's strokes are thickened or thinned by "
+                 "up to this much (0..1).",
     "health": "Tint each layer on the canvas: by the size of its gradient (vanishing or exploding), "
               "by its share of dead ReLU units, or by its share of saturated tanh/sigmoid values.",
 }
