@@ -352,7 +352,9 @@ def test_new_controls_write_back_and_validate(qtbot, make_dock):
     c = dock.controls
     c.loss.setCurrentText("quadratic")
     assert doc.training["loss"] == "quadratic"
-    assert c.loss.itemData(c.loss.findText("quadratic"), Qt.ToolTipRole)
+    assert "slowly" in c.loss.itemData(c.loss.findText("quadratic"), Qt.ToolTipRole)
+    for w in (c.loss, c.early, c.patience, c.clip, c.clip_norm, c.augment, c.bias_correction, c.lr):
+        assert w.toolTip().startswith("<p>") and len(w.toolTip()) > 40  # rich text: Qt word-wraps it
     c.early.setChecked(True)
     c.patience.setValue(3)
     assert doc.training["early_stopping"] == {"patience": 3, "min_delta": 0.0}

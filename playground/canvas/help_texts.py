@@ -9,6 +9,8 @@ tooltips. :func:`option_help` and :func:`choice_help` are the look-ups the inspe
 
 from __future__ import annotations
 
+import html
+
 #: option name -> explanation (any layer type)
 OPTION_HELP = {
     # dense / recurrent sizes
@@ -159,3 +161,18 @@ def option_help(type_name, key):
 def choice_help(key, choice):
     """Tooltip for one choice of an enumerated option ("" when there is none)."""
     return CHOICE_HELP.get(key, {}).get(str(choice), "")
+
+
+def rich(text):
+    """A tooltip Qt word-wraps: plain text shows as one line as wide as the screen, rich text wraps."""
+    if not text or text.lstrip().startswith("<"):
+        return text
+    return "<p>" + html.escape(text) + "</p>"
+
+
+def plain(tooltip):
+    """The text of a tooltip made by :func:`rich`."""
+    t = tooltip or ""
+    if t.startswith("<p>") and t.endswith("</p>"):
+        t = html.unescape(t[3:-4])
+    return t

@@ -24,7 +24,7 @@ from PySide6.QtCore import QRegularExpression
 from engine.errors import EngineError
 from engine.layers import LAYER_TYPES
 
-from .help_texts import OPTION_HELP, choice_help, option_help
+from .help_texts import OPTION_HELP, choice_help, option_help, rich
 from .icons import family_icon
 from .items import format_count, format_shape
 
@@ -266,7 +266,7 @@ class InspectorWidget(QWidget):
                 kind = self._kind_for(layer.type_name, key, value)
                 w = self._make_widget(layer.type_name, key, kind, value)
                 w.setObjectName(f"field_{key}")
-                tip = option_help(layer.type_name, key)
+                tip = rich(option_help(layer.type_name, key))
                 w.setToolTip(tip or key)
                 label = QLabel(key.replace("_", " "))
                 label.setToolTip(tip or key)
@@ -302,7 +302,7 @@ class InspectorWidget(QWidget):
             for i, o in enumerate(opts):
                 tip = choice_help(key, o)
                 if tip:
-                    w.setItemData(i, tip, Qt.ToolTipRole)
+                    w.setItemData(i, rich(tip), Qt.ToolTipRole)
             if key == "padding":
                 w.setEditable(True)  # also a number of zero pixels
             w.currentTextChanged.connect(lambda t, k=key: self._commit_choice(k, t))

@@ -9,6 +9,8 @@ against feedback loops). Tooltips use the course notes' terms.
 
 import copy
 
+from ..canvas.help_texts import rich
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QSpinBox, QVBoxLayout, QWidget)
@@ -324,7 +326,18 @@ class TrainingControls(QWidget):
         self.l2.valueChanged.connect(self._on_regularization_changed)
         self.init.currentTextChanged.connect(self._on_init_changed)
         self.health.currentTextChanged.connect(self.health_mode_changed)
+        self._wrap_tooltips()
         self._update_visibility()
+
+    def _wrap_tooltips(self):
+        """Make every tooltip rich text so Qt word-wraps it (plain text shows as one very long line)."""
+        for w in self.findChildren(QWidget):
+            w.setToolTip(rich(w.toolTip()))
+            if isinstance(w, QComboBox):
+                for i in range(w.count()):
+                    tip = w.itemData(i, Qt.ToolTipRole)
+                    if tip:
+                        w.setItemData(i, rich(tip), Qt.ToolTipRole)
 
     # -- model -> view ---------------------------------------------------------------------------
     def load(self, training, data, l1=0.0, l2=0.0, initializer="auto"):
@@ -369,11 +382,11 @@ class TrainingControls(QWidget):
                 loss = loss.get("type")
             if per_output:
                 self.loss.setEnabled(False)
-                self.loss.setToolTip(TIPS["loss"] + " This network has several outputs, each with its "
-                                     "own cost (edit them in the document).")
+                self.loss.setToolTip(rich(TIPS["loss"] + " This network has several outputs, each with "
+                                          "its own cost (edit them in the document)."))
             else:
                 self.loss.setEnabled(True)
-                self.loss.setToolTip(TIPS["loss"])
+                self.loss.setToolTip(rich(TIPS["loss"]))
                 if self.loss.findText(str(loss)) < 0:
                     self.loss.addItem(str(loss))
                 self.loss.setCurrentText(str(loss))
