@@ -375,6 +375,10 @@ def test_new_controls_write_back_and_validate(qtbot, make_dock):
     c.patience.setValue(0)
     c.clip_norm.setValue(-1.0)
     assert doc.training["early_stopping"]["patience"] >= 1 and doc.training["clip_norm"] > 0
+    c.dev.setValue(0)  # early stopping watches the dev cost: the form says it needs one
+    assert "dev split" in c.early.text()
+    c.dev.setValue(10)
+    assert c.early.text() == "on dev cost"
     # switching off writes null back
     c.early.setChecked(False)
     c.clip.setChecked(False)

@@ -469,6 +469,9 @@ class TrainingControls(QWidget):
         self.loss_label.setText(LOSS_SHORT.get(self.loss.currentText(), "") if self.loss.isEnabled()
                                 else "one cost per output")
         self.patience.setEnabled(self.early.isChecked())
+        no_dev = self.early.isChecked() and self.dev.value() == 0
+        self.early.setText("needs a dev split" if no_dev else "on dev cost")
+        self.early.setStyleSheet("color: #c33;" if no_dev else "")
         self.min_delta.setVisible(self.early.isChecked())
         self.clip_norm.setEnabled(self.clip.isChecked())
         image = self.dataset.currentText() in IMAGE_DATASETS
