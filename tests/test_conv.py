@@ -373,3 +373,17 @@ def test_stride1_input_gradient_matches_the_adjoint_reference(kw):
     ref = _reference_dx_stride1(dy, layer.params["W"], pads, layer.dilation[0], x.shape)
     assert dx.shape == x.shape
     np.testing.assert_allclose(dx, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_malloc_tuning_is_on_by_default_on_linux_and_can_be_turned_off():
+    import subprocess
+    import sys
+
+    code = "import engine.layers.conv as c; print(c.MALLOC_TUNED)"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "NNPLAY_MALLOC_TUNE": "0"}, check=True)
+    assert off.stdout.strip() == "False"
+    if sys.platform.startswith("linux"):
+        import engine.layers.conv as conv_module
+
+        assert isinstance(conv_module.MALLOC_TUNED, bool)
