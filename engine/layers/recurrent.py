@@ -38,8 +38,9 @@ buffers are preallocated, and backward accumulates dW with one product over all 
 Internally arrays are time-major and features-first ((T, features, N)), so every gate block is a
 contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
 outputs stay batch-first. Batches of 16 or more run as two halves in two threads (see PARALLEL).
-benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM (about 1.6x its time on the
-2-core machine when it is quiet).
+The LSTM goes further (see LSTM.forward): 8 NumPy calls per step forward and 7 backward.
+benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM (about 1.4-1.5x its time on
+the 2-core machine when it is quiet; under load from other processes the ratio swings both ways).
 """
 
 import os
