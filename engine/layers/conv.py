@@ -340,8 +340,9 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     if wide:
         # stride 1: dx is the "full" cross-correlation of dy with the filters flipped and their
         # F and C axes swapped, so it reuses the forward's contiguous wide-row im2col + GEMM
-        # (cheaper than a GEMM into window gradients and kh*kw strided adds back, and dx comes out
-        # C-contiguous)
+        # instead of a GEMM into window gradients and kh*kw strided adds back (A/B, one thread:
+        # equal at 64 -> 64 channels 3x3, 10-20% faster at 16-32 channels), and dx comes out
+        # C-contiguous for the next layer
         span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         bpads = ((span_h - 1 - t, span_h - 1 - b), (span_w - 1 - l, span_w - 1 - r))
         # ('same' only, and not for few input channels: measured slower there, e.g. 1 -> 6 5x5)
