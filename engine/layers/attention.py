@@ -105,7 +105,8 @@ class AdditiveAttention(Layer):
         qp = q @ p["W2"]
         ctx, alpha, u = _additive_forward(pk, qp, p["v"], values)
         self.last_weights = alpha[:, 0] if flat else alpha
-        self._cache = (q, values, alpha, u, flat) if training else None
+        if training:  # an inference pass leaves the training cache alone (the GUI predicts meanwhile)
+            self._cache = (q, values, alpha, u, flat)
         return ctx[:, 0] if flat else ctx
 
     def backward(self, dy):
@@ -173,7 +174,8 @@ class ScaledDotProductAttention(Layer):
             s = np.where(np.tril(np.ones((tq, tk), dtype=bool)), s, -np.inf)
         w = _softmax(s, axis=-1)
         self.last_weights = w
-        self._cache = (q, k, v, w, scale, has_v) if training else None
+        if training:
+            self._cache = (q, k, v, w, scale, has_v)
         return w @ v
 
     def backward(self, dy):
@@ -284,7 +286,8 @@ class AttentionDecoder(_Wrapper):
             np.tanh(C[t + 1], out=TC[t])
             np.multiply(g[:, h:2 * h], TC[t], out=S[t + 1])
         self.last_weights = alphas
-        self._cache = (a, pk, S, C, X, G, TC, alphas, us) if training else None
+        if training:
+            self._cache = (a, pk, S, C, X, G, TC, alphas, us)
         return np.ascontiguousarray(S[1:].transpose(1, 0, 2))
 
     def backward(self, dy):

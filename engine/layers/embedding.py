@@ -63,7 +63,8 @@ class Embedding(Layer):
 
     def forward(self, x, training=False):
         ids = self._as_ids(x)
-        self._ids = ids if training else None
+        if training:  # an inference pass leaves the training cache alone
+            self._ids = ids
         return self.params["E"][ids]
 
     def backward(self, dy):
