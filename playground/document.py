@@ -23,23 +23,10 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.errors import ConfigError, DocumentError, EngineError, GraphError
 from engine.graph import Network
+from engine.io import DEFAULT_DATA, DEFAULT_TRAINING, FORMAT
 from engine.layers import LAYER_TYPES, layer_from_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FORMAT = "network-playground"
-
-DEFAULT_TRAINING = {
-    "loss": "softmax_cross_entropy",
-    "optimizer": {"type": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-    "schedule": {"type": "constant"},
-    "batch_size": 64,
-    "epochs": 20,
-    "seed": 0,
-    "early_stopping": None,
-    "clip_norm": None,
-    "augment": None,
-}
-DEFAULT_DATA = {"name": "digits", "options": {}, "split": {"dev": 0.1, "test": 0.2}, "seed": 0}
 
 #: values for required constructor arguments when a layer is dragged in from the palette.
 DEFAULT_ARGS = {
@@ -604,7 +591,11 @@ def write_document_file(document, path):
     if p.suffix.lower() == ".npz":
         if eio is None or not hasattr(eio, "save_model"):
             raise DocumentError("saving a model with weights (.npz) needs engine.io, which is missing")
-        eio.save_model(eio.document_from_dict(d), str(p))
+        saved = eio.document_from_dict(d, strict=False)
+        if document.network.built:  # keep the trained weights, not a fresh initialisation
+            saved.network.build(seed=document.training.get("seed", 0))
+            saved.network.set_weights(document.network.get_weights(), strict=False)
+        eio.save_model(saved, str(p))
         return
     text = json.dumps(d, indent=2) + "\n"
     atomic_write_text(p, text)

@@ -183,6 +183,20 @@ def test_save_and_reopen_gives_the_same_document(doc, tmp_path):
     assert json.loads(path.read_text())["format"] == "network-playground"
 
 
+def test_saving_a_model_keeps_the_trained_weights(doc, tmp_path):
+    doc.network.build(seed=1)
+    trained = {k: v + 0.5 for k, v in doc.network.get_weights().items()}  # not an initialisation
+    doc.network.set_weights(trained)
+    path = tmp_path / "net.npz"
+    doc.save(path)
+    other = NetworkDocument()
+    other.load(path)
+    saved = other.network.get_weights()
+    assert saved.keys() == trained.keys()
+    for k, v in trained.items():
+        np.testing.assert_array_equal(saved[k], v)
+
+
 def test_bad_files_raise_and_leave_the_document(doc, tmp_path):
     before = doc.to_dict()
     cases = {
