@@ -38,7 +38,7 @@ buffers are preallocated, and backward accumulates dW with one product over all 
 Internally arrays are time-major and features-first ((T, features, N)), so every gate block is a
 contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
 outputs stay batch-first. Batches of 16 or more run as two halves in two threads (see PARALLEL).
-The LSTM goes further (see LSTM.forward): 8 NumPy calls per step forward and 7 backward.
+The LSTM goes further (see LSTM.forward): 7 NumPy calls per step forward and 7 backward.
 benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM (about 1.4-1.5x its time on
 the 2-core machine when it is quiet; under load from other processes the ratio swings both ways).
 """
@@ -459,10 +459,13 @@ class LSTM(_Recurrent):
     # The LSTM has its own forward and backward (the hot path of benchmarks/bench_lstm.py): fewer,
     # larger NumPy calls per step. Internally its gate blocks are reordered to [o, i, f, c~] (``_PERM``
     # maps them to W's [i, o, f, c~]) so that the three sigmoid gates are one slice and each step's
-    # buffer B[t] = [Γo; Γu; Γf; c~<t>; c<t-1>] puts (Γu, Γf) next to (c~<t>, c<t-1>): one product gives
-    # both terms of c<t>. The step inputs live in S = [a<t>; x<t>; 1] of shape (units + F + 1, T + 1, n),
-    # so one product per step covers the recurrent part, the input part and the bias, and backward gets
-    # dW and db for all steps from ONE product S @ dZ^T with no copies.
+    # buffer B[t] = [Γo; Γu; Γf; c~<t>; c<t-1>] puts (Γu, Γf) next to (c~<t>, c<t-1>): one einsum gives
+    # c<t> = Γu c~<t> + Γf c<t-1>. The step inputs live in S = [a<t>; x<t>; 1] of shape
+    # (units + F + 1, T + 1, n), so one product per step covers the recurrent part, the input part and
+    # the bias, and backward gets dW and db for all steps from ONE product S @ dZ^T with no copies.
+    # Backward computes, for all steps at once, the factors K that turn d a<t> and d c<t> into dz<t>,
+    # so each step is 7 calls. Why so few calls matter: the two batch halves run in two threads, and
+    # every NumPy call releases and re-takes the GIL; with many small calls the threads queue on it.
     _PERM = (1, 0, 2, 3)
 
     def _internal(self, M, out=None):
@@ -505,7 +508,6 @@ class LSTM(_Recurrent):
             B = np.empty((T + 1, 5 * h, nc), dtype=dtype)  # [o, i, f, c~, c<t-1>] after activation
             B[0, 4 * h:] = self._initial(nc, st, dtype, 1)
             TC = np.empty((T, h, nc), dtype=dtype)  # tanh(c<t>)
-            P = np.empty((2, h, nc), dtype=dtype)
             for t in range(T):
                 g = B[t]
                 z = g[:4 * h]
@@ -514,9 +516,9 @@ class LSTM(_Recurrent):
                 sg = g[:3 * h]
                 sg *= 0.5
                 sg += 0.5
-                np.multiply(g[h:3 * h].reshape(2, h, nc), g[3 * h:].reshape(2, h, nc), out=P)  # Γu c~, Γf c<t-1>
                 c = B[t + 1, 4 * h:]
-                np.add(P[0], P[1], out=c)
+                # c<t> = Γu c~<t> + Γf c<t-1>: one sum of products over the two adjacent pairs of blocks
+                np.einsum("kij,kij->ij", g[h:3 * h].reshape(2, h, nc), g[3 * h:].reshape(2, h, nc), out=c)
                 np.tanh(c, out=TC[t])
                 np.multiply(g[:h], TC[t], out=S[:h, t + 1])
             if self.return_sequences:
