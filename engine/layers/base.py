@@ -7,7 +7,9 @@ After Keras' build/call/get_config and tinygrad's forward/backward:
 - ``output_shape(input_shapes)`` infers the per-sample output shape with no data and raises a
   :class:`~engine.errors.ShapeError` a person understands.
 - ``build(input_shapes, rng, dtype)`` creates ``params`` (a dict of arrays) from the input shapes.
-- ``forward(*xs, training=False)`` caches only what backward needs, and only when training.
+- ``forward(*xs, training=False)`` caches only what backward needs, and only when training; an
+  inference forward never touches that cache (the GUI predicts while the worker thread may be
+  between a forward and its backward: tests/test_layer_contract.py checks every layer type).
 - ``backward(dy)`` writes ``grads[k]`` (same keys as ``params``) and returns the gradient with
   respect to the input (a single array), or a tuple of them for layers with several inputs.
 

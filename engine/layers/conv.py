@@ -550,7 +550,8 @@ class Conv2D(Layer):
         else:
             y, cols = _conv_forward(x, wmat, b, geo, pads)
             parts = None
-        self._cache = (cols, pads, geo, parts, x.shape) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (cols, pads, geo, parts, x.shape)
         return y
 
     def backward(self, dy):
@@ -869,7 +870,8 @@ class MaxPool2D(_Pool2D):
         y = None
         for _, sl in self._slices(ho, wo):
             y = xp[sl].copy() if y is None else np.maximum(y, xp[sl], out=y)
-        self._cache = (xp, y, x.shape, pads, (ho, wo)) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (xp, y, x.shape, pads, (ho, wo))
         return y
 
     def backward(self, dy):
@@ -937,7 +939,8 @@ class AvgPool2D(_Pool2D):
                 y += xp[sl]
             cnt = self._counts(h, w, pads, ho, wo, x.dtype)
             y /= (ph * pw) if cnt is None else cnt
-        self._cache = (x.shape, pads, (ho, wo)) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (x.shape, pads, (ho, wo))
         return y
 
     def backward(self, dy):
@@ -977,7 +980,8 @@ class GlobalAveragePooling2D(Layer):
 
     def forward(self, x, training=False):
         self.output_shape([x.shape[1:]])
-        self._shape = x.shape
+        if training:
+            self._shape = x.shape
         return x.mean(axis=(2, 3))
 
     def backward(self, dy):
@@ -1004,7 +1008,8 @@ class GlobalAveragePooling1D(Layer):
 
     def forward(self, x, training=False):
         self.output_shape([x.shape[1:]])
-        self._shape = x.shape
+        if training:
+            self._shape = x.shape
         return x.mean(axis=2)
 
     def backward(self, dy):

@@ -334,7 +334,8 @@ def _reset_after_gru_class():
                 HC[t] = H[t] @ Wc + bh
                 g[:, 2 * h:] = np.tanh(XW[t, :, 2 * h:] + g[:, h:2 * h] * HC[t])
                 H[t + 1] = H[t] + g[:, :h] * (g[:, 2 * h:] - H[t])
-            self._cache = (xt, H, G, HC, len(states)) if training else None
+            if training:  # inference leaves the training cache alone
+                self._cache = (xt, H, G, HC, len(states))
             if self.return_sequences:
                 out = H[1:][::-1] if self.go_backwards else H[1:]
                 return np.ascontiguousarray(out.transpose(1, 0, 2))
@@ -443,7 +444,8 @@ class Elementwise(Layer):
                 a = a.reshape((a.shape[0],) + (1,) * (b.ndim - a.ndim) + a.shape[1:])
             else:
                 b = b.reshape((b.shape[0],) + (1,) * (a.ndim - b.ndim) + b.shape[1:])
-        self._cache = (a, b) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (a, b)
         if self.op == "add":
             return a + b
         if self.op == "sub":
@@ -492,7 +494,8 @@ class BatchMatMul(Layer):
 
     def forward(self, a, b, training=False):
         """a (batch, ..., n, k) @ b (batch, ..., k, m) -> (batch, ..., n, m)."""
-        self._cache = (a, b) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (a, b)
         return a @ b
 
     def backward(self, dy):

@@ -246,7 +246,8 @@ class _Recurrent(Layer):
             return y, (cache, xt, nc)
 
         results = _map(run, parts)
-        self._cache = ([r[1] for r in results], parts, len(states), n, T) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = ([r[1] for r in results], parts, len(states), n, T)
         return results[0][0] if len(results) == 1 else np.concatenate([r[0] for r in results])
 
     def backward(self, dy):
@@ -529,7 +530,8 @@ class LSTM(_Recurrent):
             return S, B, TC, nc
 
         caches = _map(run, parts)
-        self._cache = (caches, parts, len(states), n, T) if training else None
+        if training:  # inference leaves the training cache alone
+            self._cache = (caches, parts, len(states), n, T)
         return y
 
     def backward(self, dy):
@@ -834,7 +836,8 @@ class TimeDistributed(_Wrapper):
     def forward(self, x, training=False):
         n, T = x.shape[:2]
         y = self.inner.forward(x.reshape((n * T,) + x.shape[2:]), training=training)
-        self._nt = (n, T, x.shape[2:])
+        if training:
+            self._nt = (n, T, x.shape[2:])
         return y.reshape((n, T) + y.shape[1:])
 
     def backward(self, dy):

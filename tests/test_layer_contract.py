@@ -1,0 +1,62 @@
+"""The layer contract's threading promise: an inference forward touches no training state.
+
+The GUI predicts (digits pad, decision boundary) while a training step may be between its forward
+and its backward in the worker thread. So for every layer type, a ``forward(training=False)`` on
+other data slipped in between ``forward(training=True)`` and ``backward`` must not change what
+``backward`` computes.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+
+from engine.layers import LAYER_TYPES, layer_from_config
+
+from layer_examples import LAYER_EXAMPLES
+
+
+def _inputs(layer, shapes, rng, batch=3):
+    if getattr(layer, "integer_inputs", False):
+        high = int(getattr(layer, "input_dim", 10))
+        return [rng.integers(0, high, size=(batch,) + tuple(s)) for s in shapes]
+    return [rng.standard_normal((batch,) + tuple(s)) for s in shapes]
+
+
+def _backward(layer, dy):
+    layer.zero_grads()
+    dx = layer.backward(dy.copy())
+    if not isinstance(dx, (tuple, list)):
+        dx = (dx,)
+    grads = {k: np.array(v, copy=True) for k, v in layer.grads.items()}
+    return [None if d is None else np.array(d, copy=True) for d in dx], grads
+
+
+@pytest.mark.parametrize("type_name", sorted(t for t in LAYER_TYPES if t != "Input"))
+def test_inference_between_forward_and_backward_changes_nothing(type_name):
+    examples = LAYER_EXAMPLES.get(type_name)
+    assert examples, f"{type_name} needs an entry in tests/layer_examples.py"
+    for example in examples:
+        shapes = [tuple(s) for s in example["input_shapes"]]
+        layer = layer_from_config(type_name, {**copy.deepcopy(example["config"]), "name": "node"})
+        layer.build(shapes, rng=np.random.default_rng(1), dtype=np.float64)
+        layer.input_shapes, layer.built = shapes, True
+        rng = np.random.default_rng(0)
+        xs = _inputs(layer, shapes, rng)
+        other = _inputs(layer, shapes, rng, batch=5)  # another batch size, as a GUI probe has
+
+        y = layer.forward(*xs, training=True)
+        dy = np.random.default_rng(2).standard_normal(np.shape(y))
+        twin = copy.deepcopy(layer)  # the same state (dropout mask, caches) without the probe
+        ref_dx, ref_grads = _backward(twin, dy)
+
+        layer.forward(*other, training=False)  # the GUI thread's prediction
+        dx, grads = _backward(layer, dy)
+
+        for a, b in zip(ref_dx, dx):
+            if a is not None:
+                np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12,
+                                           err_msg=f"{type_name}: input gradient changed")
+        for k in ref_grads:
+            np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{type_name}: gradient of {k} changed")
