@@ -39,8 +39,9 @@ Internally arrays are time-major and features-first ((T, features, N)), so every
 contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
 outputs stay batch-first. Batches of 16 or more run as two halves in two threads (see PARALLEL).
 The LSTM goes further (see LSTM.forward): 7 NumPy calls per step forward and 7 backward.
-benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM (about 1.4-1.5x its time on
-the 2-core machine when it is quiet; under load from other processes the ratio swings both ways).
+benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM: on the shared 2-core machine
+(load average ~1.2) about 1.5-1.6x its median time and 1.45-1.5x its best time; under heavier load from
+other processes the ratio swings both ways.
 """
 
 import os
