@@ -647,7 +647,7 @@ class Trainer:
         return float(cost), self._accuracy(outputs, y)
 
     # -- divergence ----------------------------------------------------------------------------------
-    def _locate_nan(self, xb):
+    def _locate_nan(self, xb, grads_fresh=False):
         """The first node (topological order) whose output holds NaN/Inf on this batch, else the
         node where backward first produced a non-finite gradient, else None."""
         net = self.network
@@ -668,6 +668,17 @@ class Trainer:
             layer = net.nodes[name].layer
             if any(not _all_finite(g) for g in layer.grads.values()):
                 return name, "gradient"
+        # every value finite, but the gradients' squared norm overflowed: name the layer whose
+        # gradient is the largest (an exploding gradient)
+        biggest, worst = None, 0.0
+        for name in (order if grads_fresh else ()):
+            for g in net.nodes[name].layer.grads.values():
+                if getattr(g, "size", 0):
+                    m = float(np.max(np.abs(g)))
+                    if m > worst:
+                        biggest, worst = name, m
+        if biggest is not None:
+            return biggest, "exploding"
         return None, None
 
     def _weights_finite(self):
@@ -797,22 +808,26 @@ class Trainer:
                     regularizers.add_gradients(net, m)
                     sq = 0.0
                     grads = self._trainable_grads()
-                    for g in grads:
-                        flat = g.reshape(-1)
-                        sq += float(np.dot(flat, flat))
+                    with np.errstate(over="ignore"):  # an overflow is reported as divergence below
+                        for g in grads:
+                            flat = g.reshape(-1)
+                            sq += float(np.dot(flat, flat))
                     finite = math.isfinite(sq)
                 if not finite:
-                    node, where = self._locate_nan(xb)
+                    node, where = self._locate_nan(xb, grads_fresh=math.isfinite(cost))
                     net.set_weights(good_snapshot, strict=False)
                     stopped = "diverged"
                     what = f"{net[node].label}" if node else "the cost"
-                    where_txt = {"output": "output", "gradient": "gradient"}.get(where, "value")
+                    where_txt = {"output": "output", "gradient": "gradient",
+                                 "exploding": "gradient"}.get(where, "value")
+                    became = ("grew too large to represent (an exploding gradient)" if where == "exploding"
+                              else "became NaN/Inf (not a number or infinite)")
                     diverged = {
                         "type": "diverged", "node": node, "epoch": epoch, "step": step,
                         "global_step": self.global_step, "where": where,
                         "message": (
                             f"Training diverged at epoch {epoch + 1}, step {step + 1}: the {where_txt} of {what} "
-                            f"became NaN/Inf (not a number or infinite). The learning rate {opt.lr:g} is probably "
+                            f"{became}. The learning rate {opt.lr:g} is probably "
                             f"too large: try a lower one (e.g. {opt.lr / 10:g}), or gradient clipping. The last "
                             "good weights were kept."
                         ),

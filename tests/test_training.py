@@ -495,3 +495,24 @@ def test_data_that_does_not_fit_fails_before_training():
     d.y_train = d.y_train + 5  # class indices out of range for 2 classes
     with pytest.raises(DataError, match="out of range"):
         Trainer(mlp(), d, {})
+
+
+def test_exploding_but_finite_gradient_still_names_a_layer():
+    """QA: SGD at lr 1000 on the digits MLP overflowed the float32 squared gradient norm while every
+    gradient was still finite; the message said "the value of the cost" and named no layer."""
+    data = spiral_data(200)
+    net = mlp((8,), act="tanh")
+    net.build(seed=0)
+    w = net.get_weights()
+    big = [k for k in w if k.startswith(net.topological_order()[-2]) and k.endswith("W")]
+    assert big, w.keys()
+    for k in big:  # the last Dense: logits ~1e20, dW of the first Dense ~1e20 (finite in float32)
+        w[k] = (np.sign(w[k]) + (w[k] == 0)) * np.float32(1e20)
+    net.set_weights(w)
+    events = []
+    r = Trainer(net, data, {"optimizer": {"type": "sgd", "lr": 0.1}, "batch_size": 32, "epochs": 1},
+                callback=events.append, throttle=0).run()
+    assert r["stopped"] == "diverged"
+    div = r["diverged"]
+    assert div["node"] in net.nodes and div["where"] == "exploding"
+    assert div["node"] in div["message"] and "learning rate" in div["message"]
