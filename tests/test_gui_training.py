@@ -211,6 +211,8 @@ def test_divergence_stops_with_message(qtbot, make_dock):
         dock.train()
     node, message = div.args
     assert "learning rate" in message and "lower" in message
+    # QA: the float32 gradient norm overflowed with finite gradients and no layer was named
+    assert node in doc.network.nodes and node in message
     qtbot.waitUntil(lambda: dock.state == "idle", timeout=10000)
     assert "learning rate" in dock.status.text()
     assert dock.history.runs()[0]["status"] == "diverged"
@@ -476,3 +478,20 @@ def test_window_screenshots_after_training(qtbot, tmp_path):
     finally:
         win.document.undo_stack.setClean()
         win.close()
+
+
+def test_adam_huge_learning_rate_finishes_with_a_hint(qtbot, make_dock):
+    """QA: Adam at lr 1000 never makes a NaN (each step is bounded by lr) but ends with a cost ten times
+    a uniform guess's; the run used to end as a silent "finished" at ~13% accuracy."""
+    dock, doc = make_dock("digits_mlp.json", epochs=1, optimizer={"type": "adam", "lr": 1000.0})
+    with qtbot.waitSignal(dock.training_finished, timeout=60000) as fin:
+        qtbot.mouseClick(dock.train_button, Qt.LeftButton)
+    assert fin.args[0]["stopped"] == "finished"
+    assert fin.args[0]["train_loss"] > 3 * np.log(10)
+    assert "learning rate 1000" in dock.hint.text() and "lower" in dock.hint.text()
+    # a sensible rate gives no such hint
+    dock.reset_weights()
+    doc.set_training({**doc.training, "optimizer": {"type": "adam", "lr": 0.001}})
+    with qtbot.waitSignal(dock.training_finished, timeout=60000):
+        qtbot.mouseClick(dock.train_button, Qt.LeftButton)
+    assert "uniform guess" not in dock.hint.text()

@@ -41,6 +41,28 @@ def _fmt_time(seconds):
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def cost_too_high_hint(result, splits, training):
+    """A hint when a classifier's final training cost is far above a uniform guess's (ln K for K
+    classes): training did not diverge to NaN but overshot (e.g. Adam with a learning rate of
+    1000 keeps the numbers finite while every step jumps past the minimum). Returns "" otherwise."""
+    loss = (result or {}).get("train_loss")
+    if loss is None or not math.isfinite(loss) or result.get("stopped") == "diverged":
+        return ""
+    if splits is None or getattr(splits, "task", "") != "classification":
+        return ""
+    k = len(getattr(splits, "classes", []) or [])
+    if k < 2:
+        return ""
+    guess = math.log(k)
+    if loss <= 3 * guess:
+        return ""
+    lr = ((training or {}).get("optimizer") or {}).get("lr")
+    lr_txt = f" {lr:g}" if isinstance(lr, (int, float)) else ""
+    return (f"The training cost ended at {loss:.3g}, far above a uniform guess's {guess:.2f} (ln {k}): "
+            f"the learning rate{lr_txt} is probably too large (each step overshoots the minimum); "
+            "try a lower one, press Reset weights and train again.")
+
+
 class TrainingDock(QDockWidget):
     """Controls, live plots, evaluation and run history of the document's network.
 
@@ -659,6 +681,9 @@ class TrainingDock(QDockWidget):
             self.progress.setFormat(f"{stopped.replace('_', ' ')}: {n} epoch{'' if n == 1 else 's'}")
             if stopped == "finished":
                 self.progress.setValue(self.progress.maximum())
+        hint = cost_too_high_hint(result, self.splits, (self.doc.training or {}) if self.doc is not None else {})
+        if hint:
+            self.hint.setText(hint)
         tr, dv = result.get("train_accuracy"), result.get("dev_accuracy")
         if tr is not None and dv is not None:
             # the final evaluation (training=False) rather than the last epoch's running mean
