@@ -541,7 +541,10 @@ class MainWindow(QMainWindow):
         try:
             self.document.load(path)
         except EngineError as exc:
-            self.show_error("Cannot open file", f"{Path(path).name}: {exc}")
+            text = str(exc)  # the engine's messages usually start with the path already
+            if str(path) not in text:
+                text = f"{Path(path).name}: {text}"
+            self.show_error("Cannot open file", text)
             return False
         except Exception as exc:  # noqa: BLE001 - never a traceback for a file the user picked
             self.show_error("Cannot open file", f"{Path(path).name} could not be read: {exc}")
@@ -685,6 +688,7 @@ class MainWindow(QMainWindow):
             # keep the imported weights: swap the checked network for the imported one
             self.document.network = net
             self.document.reset.emit()
+            self._show_status(f"Imported {Path(path).name}: {len(net.nodes)} layers, weights kept")
         except EngineError as exc:
             self.show_error("Cannot import ONNX", str(exc))
         except Exception as exc:  # noqa: BLE001

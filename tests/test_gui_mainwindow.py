@@ -112,6 +112,7 @@ def test_bad_file_shows_message_and_changes_nothing(window, tmp_path, monkeypatc
     assert len(shown) == 3
     for title, text in shown:
         assert "bad.json" in text and "Traceback" not in text
+        assert text.count("bad.json") == 1, text  # QA: was "bad.json: /tmp/.../bad.json: malformed JSON ..."
     assert not window.document.modified
 
 
@@ -252,6 +253,8 @@ def test_onnx_export_and_import_through_the_menu(window, tmp_path, monkeypatch):
     net = window.document.network
     assert len(net.nodes) >= 2 and set(window.scene.nodes) == set(net.nodes)
     assert net.built  # the imported weights are kept
+    # QA: the status bar still said "Exported net.onnx" after the import
+    assert "Imported net.onnx" in window.statusBar().currentMessage()
     assert types  # the exported network had layers
 
 
