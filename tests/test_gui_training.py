@@ -286,7 +286,9 @@ def test_digits_run_screenshot(qtbot, make_dock):
     qtbot.waitUntil(lambda: bool(results), timeout=60000)
     assert results[0]["test_accuracy"] > 0.8
     assert curve_len(dock.cost_plot.train_curve) == 4
-    assert not dock.boundary_plot.isEnabled()  # 784 inputs: no 2-D boundary
+    # 784 inputs: no 2-D boundary, and the tab says why (QA: it showed empty axes with no word)
+    assert not dock.boundary_plot.discretize_box.isEnabled()
+    assert "two input features" in dock.boundary_plot.reason.text() and not dock.boundary_plot.reason.isHidden()
     rep = dock.evaluation.report
     assert len(rep["classes"]) == 10
 
@@ -495,3 +497,16 @@ def test_adam_huge_learning_rate_finishes_with_a_hint(qtbot, make_dock):
     with qtbot.waitSignal(dock.training_finished, timeout=60000):
         qtbot.mouseClick(dock.train_button, Qt.LeftButton)
     assert "uniform guess" not in dock.hint.text()
+
+
+def test_boundary_tab_explains_itself_and_clears_when_switching_away_from_2d(qtbot, make_dock):
+    dock, doc = make_dock("spiral.json")
+    bp = dock.boundary_plot
+    assert bp.reason.isHidden() and len(bp.train_points.data) > 0
+    doc.set_data({**doc.data, "name": "dates", "options": {}})
+    dock._load_data()
+    assert not bp.reason.isHidden() and "dates" in bp.reason.text() and "two input features" in bp.reason.text()
+    assert len(bp.train_points.data) == 0  # the spiral's points are gone
+    doc.set_data({**doc.data, "name": "spiral", "options": {}})
+    dock._load_data()
+    assert bp.reason.isHidden() and bp.discretize_box.isEnabled() and len(bp.train_points.data) > 0

@@ -332,7 +332,15 @@ class TrainingDock(QDockWidget):
         sp = self.splits
         x = sp.x_train
         two_d = isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 2
-        self.boundary_plot.setEnabled(two_d)
+        if two_d:
+            self.boundary_plot.set_unavailable(None)
+        else:
+            shape = tuple(np.shape(x)[1:]) if isinstance(x, np.ndarray) else "several arrays"
+            self.boundary_plot.set_unavailable(
+                f"No decision boundary for this data set: the map colours every point of a plane, so it "
+                f"needs examples with exactly two input features (x1, x2), like the circle, xor or spiral "
+                f"sets. The examples of '{sp.name}' have shape {shape}. Use the Evaluation tab (confusion "
+                f"matrix, per-class precision/recall) to see what the network gets wrong.")
         if two_d:
             self.boundary_plot.set_points(sp.x_train, sp.y_train, sp.x_test, sp.y_test,
                                           n_classes=len(sp.classes) or 2, regression=sp.task != "classification")

@@ -520,6 +520,11 @@ class BoundaryPlot(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
+        self.reason = QLabel("")  # why the map is empty (data that are not 2-D points)
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #555; padding: 6px;")
+        self.reason.hide()
+        lay.addWidget(self.reason)
         lay.addWidget(self.view, 1)
         lay.addWidget(QLabel("Hidden neurons (hover one to show its own map above):"))
         lay.addWidget(self.thumbs)
@@ -533,6 +538,18 @@ class BoundaryPlot(QWidget):
 
     def has_data(self):
         return self.extent is not None
+
+    def set_unavailable(self, reason):
+        """Empty the map and say why (``reason``); ``None`` hides the explanation again."""
+        if reason:
+            self.image.clear()
+            self.train_points.setData([], [])
+            self.test_points.setData([], [])
+            self.extent = self.values = None
+        self.reason.setText(reason or "")
+        self.reason.setVisible(bool(reason))
+        self.discretize_box.setEnabled(not reason)
+        self.test_box.setEnabled(not reason)
 
     def set_points(self, x_train, y_train, x_test, y_test, n_classes=2, regression=False):
         self.n_classes = max(int(n_classes or 2), 2)
