@@ -510,3 +510,15 @@ def test_boundary_tab_explains_itself_and_clears_when_switching_away_from_2d(qtb
     doc.set_data({**doc.data, "name": "spiral", "options": {}})
     dock._load_data()
     assert bp.reason.isHidden() and bp.discretize_box.isEnabled() and len(bp.train_points.data) > 0
+
+
+def test_sequence_task_says_which_accuracy_it_reports(qtbot, make_dock):
+    """QA: on dates_attention the status said "train accuracy 0.0%" (whole sequences right) while the
+    Evaluation tab said "accuracy 46%" (tokens right), with nothing telling them apart."""
+    dock, doc = make_dock("dates_attention.json", epochs=1)
+    with qtbot.waitSignal(dock.training_finished, timeout=60000):
+        dock.train()
+    assert "whole-sequence accuracy" in dock.status.text()
+    qtbot.waitUntil(lambda: dock.evaluation.report is not None, timeout=30000)
+    assert "per-token accuracy" in dock.evaluation.summary.text()
+    assert "tokens" in dock.evaluation.summary.text()

@@ -680,10 +680,13 @@ class TrainingDock(QDockWidget):
             n = result.get("epochs", 0)
             parts = [f"Run {'stopped early' if stopped == 'early_stopping' else stopped} after {n} "
                      f"epoch{'' if n == 1 else 's'}"]
+            info = getattr(self.splits, "info", None) or {}
+            what = "whole-sequence accuracy" if isinstance(info, dict) and info.get("accuracy") == "sequence" \
+                else "accuracy"
             for k in ("train", "dev", "test"):
                 acc = result.get(f"{k}_accuracy")
                 if acc is not None:
-                    parts.append(f"{k} accuracy {acc:.1%}")
+                    parts.append(f"{k} {what} {acc:.1%}")
             self.status.setStyleSheet("")
             self.status.setText(", ".join(parts) + ".")
             self.progress.setFormat(f"{stopped.replace('_', ' ')}: {n} epoch{'' if n == 1 else 's'}")

@@ -205,8 +205,15 @@ class EvaluationPanel(QWidget):
         for j, key in enumerate(("precision", "recall", "f1")):
             self.scores.setItem(k, j, _item(f"{report['macro'][key]:.3f}"))
         self.scores.setItem(k, 3, _item(report["n"]))
-        self.summary.setText(f"{which}: accuracy {report['accuracy']:.2%} on {report['n']} examples, "
-                             f"macro F1 {report['macro']['f1']:.3f}")
+        info = getattr(self._splits, "info", None) or {}
+        if isinstance(info, dict) and info.get("accuracy") == "sequence":
+            # the training curves count a sequence right only when every token is; here each token counts
+            self.summary.setText(f"{which}: per-token accuracy {report['accuracy']:.2%} on {report['n']} tokens, "
+                                 f"macro F1 {report['macro']['f1']:.3f} (the Curves tab's accuracy counts a "
+                                 "whole sequence, right only when every token is)")
+        else:
+            self.summary.setText(f"{which}: accuracy {report['accuracy']:.2%} on {report['n']} examples, "
+                                 f"macro F1 {report['macro']['f1']:.3f}")
 
 
 class HistoryPanel(QWidget):
