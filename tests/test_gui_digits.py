@@ -269,3 +269,32 @@ def test_main_window_has_the_digits_panel_tabbed_with_the_training_dock(qtbot, t
     # the default preset (digits MLP) is on the canvas: the panel follows the document
     qtbot.waitUntil(lambda: panel.input_shape is not None, timeout=5000)
     assert win.document.network is panel.network
+
+
+def test_training_dock_refuses_to_train_while_the_panel_fine_tunes(qtbot, tmp_path):
+    """QA: pressing Train in the Training dock while the panel fine-tuned started a second thread on the
+    same network; one of the two runs died (ValueError in Dropout/conv backward: the other thread had
+    replaced the layer caches)."""
+    from playground.training.dock import TrainingDock
+    from playground.training.history import RunHistory
+
+    doc, panel = make_panel(qtbot, tmp_path)
+    dock = TrainingDock(history=RunHistory(str(tmp_path / "runs.sqlite")))
+    qtbot.addWidget(dock)
+    dock.set_document(doc)
+    images, labels = digits_arrays()
+    panel.pad.set_background(images[0].astype(np.float32) / 255.0)
+    panel.add_sample(int(labels[0]))
+    with qtbot.waitSignal(panel.training_done, timeout=120_000) as blocker:
+        assert panel.fine_tune(epochs=1)
+        assert not dock.train() and dock.worker is None
+        assert "digits panel" in dock.status.text()
+        dock.status.setText("")
+        dock.reset_weights()  # refused too: it would re-initialize the layers under the fine-tuning
+        assert "digits panel" in dock.status.text() and "initialized again" not in dock.status.text()
+    assert "error" not in blocker.args[0]
+    # once the panel is done the dock trains as usual
+    with qtbot.waitSignal(dock.training_started, timeout=10_000):
+        assert dock.train()
+    dock.shutdown()
+    assert dock.worker is None

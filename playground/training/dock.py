@@ -85,6 +85,8 @@ class TrainingDock(QDockWidget):
     plots_refreshed = Signal()
     state_changed = Signal(str)
 
+    LOCK_REASON = "stop training before editing the network"
+
     def __init__(self, parent=None, history=None):
         super().__init__("Training", parent)
         self.setObjectName("TrainingDock")
@@ -430,13 +432,15 @@ class TrainingDock(QDockWidget):
             self.pause_button.blockSignals(False)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         if self.doc is not None and hasattr(self.doc, "set_locked"):
-            self.doc.set_locked("stop training before editing the network" if running else None)
+            self.doc.set_locked(self.LOCK_REASON if running else None)
         self.state_changed.emit(state)
 
     # -- actions ---------------------------------------------------------------------------------
     def train(self, paused=False):
         """Start a run with the document's settings; returns True when it started."""
         if self.doc is None or (self.worker is not None and self.worker.isRunning()):
+            return False
+        if self._busy_elsewhere():
             return False
         sp = self._load_data()
         if sp is None:
@@ -484,6 +488,17 @@ class TrainingDock(QDockWidget):
         worker.start()
         self._poll.start()
         self.training_started.emit()
+        return True
+
+    def _busy_elsewhere(self):
+        """Another part of the window (the Digits panel's fine-tuning) trains this network in its own
+        thread and locked the document: two threads updating the same layers corrupt each other's
+        caches. Says so in the status line and returns True."""
+        reason = getattr(self.doc, "_read_only_reason", None)
+        if not reason or reason == self.LOCK_REASON or self.worker is not None:
+            return False
+        self.status.setStyleSheet("color: #c62828;")
+        self.status.setText(f"<b>The network is being trained elsewhere: {reason}.</b>")
         return True
 
     def _on_pause_toggled(self, on):
@@ -542,7 +557,7 @@ class TrainingDock(QDockWidget):
 
     def reset_weights(self):
         """Initialize the weights again and clear the plots (when not training)."""
-        if self.doc is None or self.state != "idle":
+        if self.doc is None or self.state != "idle" or self._busy_elsewhere():
             return
         net = self.doc.network
         try:
