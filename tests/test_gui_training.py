@@ -522,3 +522,18 @@ def test_sequence_task_says_which_accuracy_it_reports(qtbot, make_dock):
     qtbot.waitUntil(lambda: dock.evaluation.report is not None, timeout=30000)
     assert "per-token accuracy" in dock.evaluation.summary.text()
     assert "tokens" in dock.evaluation.summary.text()
+
+
+def test_evaluation_of_padded_sequences_skips_the_padding(qtbot, make_dock):
+    """QA: on char_names (names padded with label -1 to 12 characters) Evaluate said "labels must be
+    class indices 0..26" and left the confusion matrix empty."""
+    dock, doc = make_dock("char_names.json", epochs=1)
+    with qtbot.waitSignal(dock.training_finished, timeout=60000):
+        dock.train()
+    rep = dock.evaluation.evaluate()
+    assert rep is not None, dock.evaluation.summary.text()
+    y = dock.splits.y_dev
+    assert rep["n"] == int((y >= 0).sum()) < y.size  # every real character, no padding
+    assert np.asarray(rep["confusion_matrix"]).sum() == rep["n"]
+    assert dock.evaluation.confusion.rowCount() == len(dock.splits.classes)
+    assert "per-token accuracy" in dock.evaluation.summary.text()

@@ -162,12 +162,20 @@ class EvaluationPanel(QWidget):
                 out = next(iter(out.values()))
             pred = predicted_classes(out)
             classes = list(sp.classes) or None
-            report = classification_report(np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 and
-                                            np.shape(y)[1] == 1 else y, pred, classes)
+            y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 and np.shape(y)[1] == 1 else np.asarray(y)
+            if y.ndim >= 2 and np.shape(pred) == y.shape and np.issubdtype(y.dtype, np.integer):
+                # sequences: padding positions (label -1, which the cost ignores) are no tokens to score
+                keep = y >= 0
+                y, pred = y[keep], np.asarray(pred)[keep]
+                report_unit = "tokens"
+            else:
+                report_unit = "examples"
+            report = classification_report(y, pred, classes)
         except EngineError as exc:
             self.summary.setText(str(exc))
             return None
         self.report = report
+        report["unit"] = report_unit
         self._fill(report, which)
         self.evaluated.emit(report)
         return report
@@ -212,7 +220,9 @@ class EvaluationPanel(QWidget):
                                  f"macro F1 {report['macro']['f1']:.3f} (the Curves tab's accuracy counts a "
                                  "whole sequence, right only when every token is)")
         else:
-            self.summary.setText(f"{which}: accuracy {report['accuracy']:.2%} on {report['n']} examples, "
+            unit = report.get("unit", "examples")
+            what = "per-token accuracy" if unit == "tokens" else "accuracy"
+            self.summary.setText(f"{which}: {what} {report['accuracy']:.2%} on {report['n']} {unit}, "
                                  f"macro F1 {report['macro']['f1']:.3f}")
 
 
