@@ -537,3 +537,27 @@ def test_evaluation_of_padded_sequences_skips_the_padding(qtbot, make_dock):
     assert np.asarray(rep["confusion_matrix"]).sum() == rep["n"]
     assert dock.evaluation.confusion.rowCount() == len(dock.splits.classes)
     assert "per-token accuracy" in dock.evaluation.summary.text()
+
+
+def test_boundary_keeps_its_room_in_a_short_dock(qtbot, make_dock):
+    """QA: in the main window's default layout (training dock ~350 px high) the two rows of hidden-neuron
+    maps of the spiral preset took the whole tab and squeezed the decision boundary to a line."""
+    dock, doc = make_dock("spiral.json", epochs=1)
+    dock.resize(1080, 350)
+    dock.tabs.setCurrentWidget(dock.boundary_plot)
+    with qtbot.waitSignal(dock.training_finished, timeout=60000):
+        dock.train()
+    bp = dock.boundary_plot
+    qtbot.waitUntil(lambda: len(bp.thumb_items) > 0, timeout=10000)
+    assert bp.height() < 300
+    assert bp.thumbs.isHidden() and "taller" in bp.thumbs_label.text()
+    assert bp.view.height() >= 0.6 * bp.height()
+    vb = bp.main.getViewBox()
+    assert vb.height() >= 0.6 * bp.view.height()  # the map itself, not a line between axes
+    dock.resize(1080, 900)  # room again: the neuron maps come back
+    qtbot.waitUntil(lambda: not bp.thumbs.isHidden(), timeout=5000)
+    assert bp.thumbs.height() == 2 * 52 + 6 and "hover" in bp.thumbs_label.text()
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    dock.resize(1080, 350)
+    qtbot.waitUntil(lambda: bp.thumbs.isHidden() and vb.height() >= 0.6 * bp.view.height(), timeout=5000)
+    assert dock.grab().save(os.path.join(ARTIFACTS, "training_dock_spiral_short.png"))

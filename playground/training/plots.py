@@ -485,6 +485,9 @@ class BoundaryPlot(QWidget):
 
     neuron_hovered = Signal(object)  # (node, unit) or None
 
+    THUMBS_TEXT = "Hidden neurons (hover one to show its own map above):"
+    THUMBS_HIDDEN_TEXT = "Hidden neurons: make the Training dock taller to see each one's own map."
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.lut = _diverging_lut()
@@ -526,7 +529,8 @@ class BoundaryPlot(QWidget):
         self.reason.hide()
         lay.addWidget(self.reason)
         lay.addWidget(self.view, 1)
-        lay.addWidget(QLabel("Hidden neurons (hover one to show its own map above):"))
+        self.thumbs_label = QLabel(self.THUMBS_TEXT)
+        lay.addWidget(self.thumbs_label)
         lay.addWidget(self.thumbs)
         self.extent = None
         self.values = None
@@ -610,7 +614,30 @@ class BoundaryPlot(QWidget):
             img.setToolTip(f"{n} unit {u}")
             vb.addItem(img)
             self.thumb_items.append(img)
-        self.thumbs.setFixedHeight(max(1, len(rows)) * 52 + 6)
+        self._thumb_rows = max(1, len(rows))
+        self._fit_thumbs()
+
+    def _fit_thumbs(self):
+        """Rows of neuron maps 52 px high, shown when the tab has room: in the main window's default
+        (short, wide) training dock two rows squeezed the decision boundary to a line."""
+        full = getattr(self, "_thumb_rows", 1) * 52 + 6
+        h = self.height()
+        short = 0 < h < 420
+        self.thumbs.setFixedHeight(full)
+        if short != getattr(self, "_short", None):
+            # a short tab (the main window's default training dock): the map gets the room (no
+            # neuron strip, no locked aspect, no title: the tab names it)
+            self._short = short
+            self.thumbs.setVisible(not short)
+            self.thumbs_label.setText(self.THUMBS_HIDDEN_TEXT if short else self.THUMBS_TEXT)
+            self.main.setAspectLocked(not short)
+            self.main.setTitle(None if short else "Decision boundary", size="9pt")
+            if self.extent is not None:
+                self.main.autoRange()
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_thumbs()
 
     def _on_thumb_hover(self, index):
         self.hovered = index
