@@ -14,19 +14,16 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.errors import ConfigError, DocumentError, EngineError, GraphError
-from engine.graph import Network
+from engine.graph import Network, Node
+from engine import io as eio
 from engine.io import DEFAULT_DATA, DEFAULT_TRAINING, FORMAT
 from engine.layers import LAYER_TYPES, layer_from_config
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: values for required constructor arguments when a layer is dragged in from the palette.
 DEFAULT_ARGS = {
@@ -60,15 +57,7 @@ TYPE_DEFAULTS = {
 
 
 def presets_dir():
-    try:
-        from engine import io as eio
-
-        d = getattr(eio, "PRESETS_DIR", None)
-        if d:
-            return Path(d)
-    except Exception:  # noqa: BLE001 - io may not exist yet
-        pass
-    return REPO_ROOT / "presets"
+    return Path(eio.PRESETS_DIR)
 
 
 def default_layer_config(type_name):
@@ -452,8 +441,6 @@ class NetworkDocument(QObject):
         # links that disappear (including those of removed nodes)
         old_links = {(s, d) for d, o in old.items() for s in o["inputs"]}
         new_links = {(s, d) for d, e in new.items() for s in e.get("inputs", [])}
-        from engine.graph import Node
-
         # change the network completely first: listeners may read it while signals go out
         changed, moved = [], []
         nodes = {}
@@ -502,47 +489,23 @@ def _strip(cfg):
 
 
 # -- files -------------------------------------------------------------------------------------
+def _unpack(doc, default_name="untitled"):
+    """The (name, description, network, training, data, extra) tuple of an engine.io Document."""
+    return doc.name or default_name, doc.description or "", doc.network, doc.training, doc.data, dict(doc.extra or {})
+
+
 def parse_document(d):
     """Check a parsed network document; returns (name, description, network, training, data, extra).
 
-    Half-finished graphs (shape errors) are accepted: the canvas shows their errors.
+    Half-finished graphs (shape errors) are accepted: the canvas shows their errors. Missing
+    training/data keys are filled with their defaults (engine.io does that).
     """
     try:
-        from engine import io as eio
-    except Exception:  # noqa: BLE001 - io may not be written yet
-        eio = None
-    if eio is not None and hasattr(eio, "document_from_dict"):
-        try:
-            doc = eio.document_from_dict(d, strict=False)
-            doc.network.topological_order()
-        except EngineError as exc:
-            raise DocumentError(str(exc)) from None
-        training = copy.deepcopy(DEFAULT_TRAINING)
-        training.update(doc.training or {})
-        data = copy.deepcopy(DEFAULT_DATA)
-        data.update(doc.data or {})
-        return doc.name, doc.description, doc.network, training, data, dict(doc.extra or {})
-    if not isinstance(d, dict):
-        raise DocumentError("this file is not a network document (expected a JSON object)")
-    if d.get("format") not in (FORMAT, None) or "graph" not in d:
-        raise DocumentError("this file is not a Network Playground document (no 'graph' section)")
-    version = d.get("version", 1)
-    if not isinstance(version, int) or version > 1:
-        raise DocumentError(f"this document has version {version!r}; this program reads version 1")
-    try:
-        network = Network.from_config(d["graph"])
-        network.topological_order()
+        doc = eio.document_from_dict(d, strict=False)
+        doc.network.topological_order()
     except EngineError as exc:
-        raise DocumentError(f"the network in this file is broken: {exc}") from None
-    training = copy.deepcopy(DEFAULT_TRAINING)
-    if isinstance(d.get("training"), dict):
-        training.update(d["training"])
-    data = copy.deepcopy(DEFAULT_DATA)
-    if isinstance(d.get("data"), dict):
-        data.update(d["data"])
-    known = {"format", "version", "name", "description", "graph", "training", "data"}
-    extra = {k: v for k, v in d.items() if k not in known}
-    return str(d.get("name", "untitled")), str(d.get("description", "")), network, training, data, extra
+        raise DocumentError(str(exc)) from None
+    return _unpack(doc)
 
 
 def read_document_file(path):
@@ -551,72 +514,33 @@ def read_document_file(path):
     if not p.is_file():
         raise DocumentError(f"there is no file {path}")
     try:
-        from engine import io as eio
-    except Exception:  # noqa: BLE001 - io may not be written yet
-        eio = None
-    if eio is not None and hasattr(eio, "load_any"):
-        try:
-            doc = eio.load_any(str(p), strict=False)
-            doc.network.topological_order()
-        except EngineError as exc:
-            raise DocumentError(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - never a traceback for a bad file
-            raise DocumentError(f"{p.name} cannot be read: {exc}") from None
-        training = copy.deepcopy(DEFAULT_TRAINING)
-        training.update(getattr(doc, "training", None) or {})
-        data = copy.deepcopy(DEFAULT_DATA)
-        data.update(getattr(doc, "data", None) or {})
-        return (doc.name or p.stem, doc.description or "", doc.network, training, data,
-                dict(getattr(doc, "extra", None) or {}))
-    if p.suffix.lower() != ".json":
-        raise DocumentError(f"{p.name}: only .json network documents can be opened")
-    try:
-        text = p.read_text(encoding="utf-8")
-        d = json.loads(text)
-    except UnicodeDecodeError:
-        raise DocumentError(f"{p.name} is not a text file, so not a network document") from None
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"{p.name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return parse_document(d)
+        doc = eio.load_any(str(p), strict=False)
+        doc.network.topological_order()
+    except EngineError as exc:
+        raise DocumentError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a bad file
+        raise DocumentError(f"{p.name} cannot be read: {exc}") from None
+    return _unpack(doc, p.stem)
 
 
-def write_document_file(document, path):
-    """Write ``document`` (a NetworkDocument) to ``path`` atomically (.json, or .npz with weights)."""
+def write_document_file(document, path, extra=None):
+    """Write ``document`` (a NetworkDocument) to ``path`` atomically (.json, or .npz with weights).
+
+    ``extra`` adds top-level keys to the file (the autosave records which file it stands for).
+    """
     p = Path(path)
-    d = document.to_dict()
+    doc = eio.Document(name=document.name, description=document.description, network=document.network,
+                       training=document.training, data=document.data,
+                       extra={**document.extra, **(extra or {})})
     try:
-        from engine import io as eio
-    except Exception:  # noqa: BLE001
-        eio = None
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DocumentError(f"cannot write {p}: {exc.strerror or exc}") from None
     if p.suffix.lower() == ".npz":
-        if eio is None or not hasattr(eio, "save_model"):
-            raise DocumentError("saving a model with weights (.npz) needs engine.io, which is missing")
-        saved = eio.document_from_dict(d, strict=False)
+        saved = doc.copy()  # a fresh network: saving never builds the live one
         if document.network.built:  # keep the trained weights, not a fresh initialisation
             saved.network.build(seed=document.training.get("seed", 0))
             saved.network.set_weights(document.network.get_weights(), strict=False)
         eio.save_model(saved, str(p))
-        return
-    text = json.dumps(d, indent=2) + "\n"
-    atomic_write_text(p, text)
-
-
-def atomic_write_text(path, text):
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=str(path.parent))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-    except OSError as exc:
-        raise DocumentError(f"cannot write {path}: {exc.strerror or exc}") from None
+    else:
+        eio.save_document(doc, p)

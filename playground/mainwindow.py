@@ -23,7 +23,7 @@ from .canvas import CanvasScene, CanvasView, InspectorWidget, PaletteWidget
 from .canvas.commands import CLIPBOARD_MIME
 from .canvas.icons import family_icon
 from .canvas.items import format_count, format_shape
-from .document import NetworkDocument, atomic_write_text, parse_document, presets_dir
+from .document import NetworkDocument, parse_document, presets_dir, write_document_file
 
 APP_NAME = "Network Playground"
 ORG_NAME = "network-playground"
@@ -713,10 +713,8 @@ class MainWindow(QMainWindow):
         """Write the unsaved document to the autosave file (atomic); nothing when unmodified."""
         if not self.document.modified:
             return False
-        d = self.document.to_dict()
-        d["autosave_of"] = self.document.path or ""
         try:
-            atomic_write_text(self.autosave_path, json.dumps(d, indent=1))
+            write_document_file(self.document, self.autosave_path, extra={"autosave_of": self.document.path or ""})
         except EngineError as exc:
             self._show_status(f"autosave failed: {exc}")
             return False
