@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._layout_restored = False
         self.panels = {}
         self.training_dock = None
+        self._startup_problems = []  # docks/panels that failed to start, shown in the status bar
 
         self.palette = PaletteWidget()
         self.palette.setMinimumWidth(200)
@@ -165,7 +166,10 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_panels()
-        self.statusBar().showMessage("Ready", 3000)
+        if self._startup_problems:
+            self.statusBar().showMessage("; ".join(self._startup_problems))
+        else:
+            self.statusBar().showMessage("Ready", 3000)
         self.zoom_label = QLabel("100 %")
         self.zoom_label.setToolTip("Zoom (wheel, Ctrl+= / Ctrl+-, Ctrl+0 fits the network)")
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -230,42 +234,27 @@ class MainWindow(QMainWindow):
     def _make_training_dock(self):
         try:
             from .training.dock import TrainingDock
-        except ImportError:
-            return
-        try:
+
             dock = TrainingDock(self)
-        except TypeError:
-            dock = TrainingDock()
         except Exception as exc:  # noqa: BLE001 - never block the window on a dock
-            self._pending_status = f"the training dock could not start: {exc}"
+            self._startup_problems.append(f"the training dock could not start: {exc}")
             return
         if not dock.objectName():
             dock.setObjectName("training_dock")
         self.addDockWidget(Qt.BottomDockWidgetArea, dock)
         self.training_dock = dock
-        for attr in ("set_canvas_scene", "set_canvas", "set_scene"):
-            fn = getattr(dock, attr, None)
-            if callable(fn):
-                fn(self.scene)
-                break
-        if hasattr(dock, "set_document"):
-            dock.set_document(self.document)
-        for attr in ("set_selected_layer", "set_layer", "show_layer", "on_layer_selected", "select_layer"):
-            fn = getattr(dock, attr, None)
-            if callable(fn):
-                self.layer_selected.connect(fn)
-                break
+        dock.set_canvas_scene(self.scene)
+        dock.set_document(self.document)
+        self.layer_selected.connect(dock.set_selected_layer)
 
     def _make_panels(self):
-        """The task panels (each its own module); one that fails to import is left out."""
+        """The task panels (each its own module); one that fails to start is left out."""
         try:
             from .panels.digits import DigitsPanel
-        except ImportError:
-            return
-        try:
+
             dock = self.add_panel(DigitsPanel(), "Digits", Qt.BottomDockWidgetArea)
         except Exception as exc:  # noqa: BLE001 - never block the window on a panel
-            self._pending_status = f"the digits panel could not start: {exc}"
+            self._startup_problems.append(f"the digits panel could not start: {exc}")
             return
         if self.training_dock is not None:
             self.tabifyDockWidget(self.training_dock, dock)
