@@ -20,8 +20,6 @@ import copy
 from dataclasses import dataclass, field
 import io as _io
 import json
-import math
-import numbers
 import os
 import tempfile
 import zipfile
@@ -30,6 +28,7 @@ import numpy as np
 
 from .errors import ConfigError, DataError, DocumentError, EngineError, GraphError, ShapeError
 from .graph import Network
+from .training import DEFAULT_TRAINING, TrainConfig, _is_int, _is_number as _is_num
 
 FORMAT = "network-playground"
 VERSION = 1
@@ -38,17 +37,6 @@ PRESETS_DIR = os.path.join(REPO_ROOT, "presets")
 DOCUMENT_KEY = "__document__"
 _TOP_KEYS = ("format", "version", "name", "description", "graph", "training", "data")
 
-DEFAULT_TRAINING = {
-    "loss": "softmax_cross_entropy",
-    "optimizer": {"type": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-    "schedule": {"type": "constant"},
-    "batch_size": 64,
-    "epochs": 20,
-    "seed": 0,
-    "early_stopping": None,
-    "clip_norm": None,
-    "augment": None,
-}
 DEFAULT_DATA = {"name": "digits", "options": {}, "split": {"dev": 0.1, "test": 0.2}, "seed": 0}
 
 
@@ -72,20 +60,9 @@ class Document:
         return document_from_dict(self.to_dict(), strict=False, path=self.path)
 
 
-# -- validation helpers --------------------------------------------------------------------------
-def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _check_training(training):
     """Fill defaults for missing keys and validate with the trainer's own rules
     (:class:`engine.training.TrainConfig`). Returns a new dict; the values stay as written."""
-    from .training import TrainConfig
-
     if not isinstance(training, dict):
         raise DocumentError("'training' must be an object")
     out = copy.deepcopy(DEFAULT_TRAINING)

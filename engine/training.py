@@ -63,6 +63,7 @@ penalty.
 """
 
 import math
+import numbers
 import queue
 import threading
 import time
@@ -76,9 +77,10 @@ from .losses import Loss, compute_cost, get_loss
 from .optimizers import get_optimizer
 from .schedules import get_schedule
 
-_DEFAULTS = {
+#: A document's "training" settings when it gives none (engine.io fills documents from this too).
+DEFAULT_TRAINING = {
     "loss": "softmax_cross_entropy",
-    "optimizer": {"type": "adam", "lr": 0.001},
+    "optimizer": {"type": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
     "schedule": {"type": "constant"},
     "batch_size": 64,
     "epochs": 20,
@@ -90,11 +92,11 @@ _DEFAULTS = {
 
 
 def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def _is_number(v):
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @dataclass
@@ -116,7 +118,7 @@ class TrainConfig:
     """
 
     loss: object = "softmax_cross_entropy"
-    optimizer: dict = field(default_factory=lambda: {"type": "adam", "lr": 0.001})
+    optimizer: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING["optimizer"]))
     schedule: dict = field(default_factory=lambda: {"type": "constant"})
     batch_size: object = 64
     epochs: int = 20
@@ -140,20 +142,20 @@ class TrainConfig:
         if not isinstance(d, dict):
             raise ConfigError("the 'training' settings must be an object")
         d = dict(d)
-        unknown = [k for k in d if k not in _DEFAULTS]
+        unknown = [k for k in d if k not in DEFAULT_TRAINING]
         if unknown:
-            raise ConfigError(f"unknown training setting {unknown[0]!r} (known: {', '.join(_DEFAULTS)})")
+            raise ConfigError(f"unknown training setting {unknown[0]!r} (known: {', '.join(DEFAULT_TRAINING)})")
         overrides = {k: v for k, v in overrides.items() if v is not None}
         lr = overrides.pop("lr", None)
         if "optimizer" in overrides and isinstance(overrides["optimizer"], str):
             old = d.get("optimizer")
             old_lr = old.get("lr") if isinstance(old, dict) else None
             overrides["optimizer"] = {"type": overrides["optimizer"], **({"lr": old_lr} if old_lr else {})}
-        bad = [k for k in overrides if k not in _DEFAULTS]
+        bad = [k for k in overrides if k not in DEFAULT_TRAINING]
         if bad:
             raise ConfigError(f"unknown training setting {bad[0]!r}")
         d.update(overrides)
-        opt = d.get("optimizer", _DEFAULTS["optimizer"])
+        opt = d.get("optimizer", DEFAULT_TRAINING["optimizer"])
         if isinstance(opt, str):
             opt = {"type": opt}
         if lr is not None:
@@ -161,10 +163,10 @@ class TrainConfig:
                 raise ConfigError("the optimizer must be an object with a 'type'")
             opt = {**opt, "lr": lr}
         d["optimizer"] = opt
-        values = {k: d.get(k, v) for k, v in _DEFAULTS.items()}
+        values = {k: d.get(k, v) for k, v in DEFAULT_TRAINING.items()}
         for k in ("optimizer", "schedule"):
             if values[k] is None:
-                values[k] = dict(_DEFAULTS[k])
+                values[k] = dict(DEFAULT_TRAINING[k])
         return cls(**values)
 
     def to_dict(self):
