@@ -22,35 +22,18 @@ from PySide6.QtWidgets import (
 from PySide6.QtCore import QRegularExpression
 
 from engine.errors import EngineError
+from engine.initializers import INITIALIZER_NAMES
 from engine.layers import LAYER_TYPES
+from engine.layers.activations import ACTIVATION_KINDS
 
-from .help_texts import OPTION_HELP, choice_help, option_help, rich
+from .help_texts import choice_help, option_help, rich
 from .icons import family_icon
 from .items import format_count, format_shape
 
-#: hyperparameter explanations for tooltips (course-notes terms); the table lives in help_texts.
-HELP = OPTION_HELP
 
-
-def _choices():
-    out = {}
-    try:
-        from engine.layers.activations import ACTIVATION_KINDS
-
-        out["kind"] = list(ACTIVATION_KINDS)
-        out["activation"] = list(ACTIVATION_KINDS)
-    except Exception:  # noqa: BLE001
-        out["kind"] = out["activation"] = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "linear", "softmax", "step"]
-    try:
-        from engine.initializers import INITIALIZER_NAMES
-
-        inits = list(INITIALIZER_NAMES)
-    except Exception:  # noqa: BLE001
-        inits = ["auto", "he", "xavier", "normal", "zeros"]
-    for k in ("initializer", "kernel_initializer", "recurrent_initializer"):
-        out[k] = inits
-    out["padding"] = ["valid", "same"]
-    return out
+#: the known enumerations of option values, from the engine's own tables.
+CHOICES = {"kind": list(ACTIVATION_KINDS), "activation": list(ACTIVATION_KINDS), "padding": ["valid", "same"],
+           **{k: list(INITIALIZER_NAMES) for k in ("initializer", "kernel_initializer", "recurrent_initializer")}}
 
 
 def choices_for(type_name, key, value):
@@ -60,9 +43,8 @@ def choices_for(type_name, key, value):
     own = getattr(cls, "choices", None)
     if isinstance(own, dict) and key in own:
         return list(own[key])
-    table = _choices()
-    if key in table and (isinstance(value, str) or value is None or key == "padding"):
-        return table[key]
+    if key in CHOICES and (isinstance(value, str) or value is None or key == "padding"):
+        return CHOICES[key]
     return None
 
 
