@@ -12,6 +12,7 @@ first axis after the batch.
 import numpy as np
 
 from ..errors import ShapeError
+from .activations import softmax
 from .base import Layer, register
 
 
@@ -111,12 +112,6 @@ class Take(Layer):
         return dx
 
 
-def _softmax(x, axis):
-    z = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
 @register
 class LogSoftmax(Layer):
     """log(softmax(x)) along one axis: the log-probabilities a classifier's last layer gives.
@@ -180,7 +175,7 @@ class SoftmaxAxis(Layer):
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, *sample); same shape out."""
         a = _norm_axis(self.axis, x.ndim - 1, self) + 1
-        y = _softmax(x, a)
+        y = softmax(x, axis=a)
         if training:
             self._cache = (y, a)
         return y
@@ -271,14 +266,10 @@ class ConstantOp(Layer):
         return dx
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 def _reset_after_gru_class():
     """Defined on the recurrent module's GRU (configuration, shapes, weight layout and build are
     shared); the computation is self-contained here, in batch-major (N, units) arrays."""
-    from .recurrent import GRU
+    from .recurrent import GRU, _sigmoid_inplace
 
     @register
     class ResetAfterGRU(GRU):
@@ -330,7 +321,7 @@ def _reset_after_gru_class():
             Wzr, Wc = W[:h, :2 * h], W[:h, 2 * h:]
             for t in range(T):
                 g = G[t]
-                g[:, :2 * h] = _sigmoid(H[t] @ Wzr + XW[t, :, :2 * h])
+                g[:, :2 * h] = _sigmoid_inplace(H[t] @ Wzr + XW[t, :, :2 * h])
                 HC[t] = H[t] @ Wc + bh
                 g[:, 2 * h:] = np.tanh(XW[t, :, 2 * h:] + g[:, h:2 * h] * HC[t])
                 H[t + 1] = H[t] + g[:, :h] * (g[:, 2 * h:] - H[t])
