@@ -21,7 +21,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -243,18 +242,12 @@ def _args_predict(p):
 
 
 def _save_npy_atomic(path, array):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(array, dict):
-                np.savez(fh, **array)
-            else:
-                np.save(fh, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from .io import atomic_write
+
+    if isinstance(array, dict):
+        atomic_write(path, lambda fh: np.savez(fh, **array))
+    else:
+        atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
 
 
 def cmd_predict(args):

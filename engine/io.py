@@ -227,8 +227,10 @@ def load_document(path, strict=True):
     return parse_document(raw, strict=strict, path=path)
 
 
-def _atomic_write(path, write):
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place."""
+def atomic_write(path, write):
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it into place.
+
+    Raises DocumentError (with the OS reason) when the folder is not writable."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
@@ -258,7 +260,7 @@ def save_document(doc, path):
         text = document_json(doc)
     except (TypeError, ValueError) as exc:
         raise DocumentError(f"the document cannot be written as JSON: {exc}") from None
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     doc.path = os.fspath(path)
     return doc.path
 
@@ -278,7 +280,7 @@ def save_model(doc, path):
         if k == DOCUMENT_KEY:
             raise DocumentError(f"a weight cannot be named {DOCUMENT_KEY}")
         arrays[k] = v
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
     return os.fspath(path)
 
 
