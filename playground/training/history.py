@@ -10,7 +10,6 @@ import io
 import json
 import os
 import sqlite3
-import tempfile
 import time
 
 from engine.errors import DataError
@@ -181,16 +180,10 @@ class RunHistory:
         return buf.getvalue()
 
     def export_csv(self, run_id, path):
-        """Write :meth:`to_csv` to ``path`` atomically (temp file in the same folder + os.replace)."""
+        """Write :meth:`to_csv` to ``path`` atomically (``engine.io.atomic_write``: temp file in the
+        same folder + os.replace); an unwritable folder raises DocumentError."""
+        from engine.io import atomic_write
+
         text = self.to_csv(run_id)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".csv.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
         return path
