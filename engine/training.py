@@ -315,27 +315,17 @@ def _all_finite(x):
 def build_augment(spec):
     """Turn the document's "augment" setting into a callable ``augment(x_batch, rng)`` (or None).
 
-    A callable is returned as it is; a dict is handed to ``engine.data.augment`` (image
-    augmentation: shifts, rotations, scaling, stroke thickness) when that module is present.
+    A callable is returned as it is; a dict goes to :func:`engine.data.augment.build_augment`
+    (image augmentation: shifts, rotations, scaling, stroke thickness).
     """
-    if spec is None or callable(spec):
-        return spec
-    if isinstance(spec, dict) and not spec:
-        return None
+    from .data.augment import build_augment as build
+
     try:
-        from .data import augment as aug_module  # helper C's module
-    except ImportError:
-        raise ConfigError("data augmentation is not available in this version of the engine") from None
-    for name in ("build_augment", "make_augment", "get_augment", "from_config", "Augment", "Augmenter"):
-        fn = getattr(aug_module, name, None)
-        if fn is not None:
-            try:
-                return fn(spec)
-            except EngineError:
-                raise
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"bad augmentation settings: {exc}") from None
-    raise ConfigError("data augmentation settings given but engine.data.augment offers no builder")
+        return build(spec)
+    except EngineError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad augmentation settings: {exc}") from None
 
 
 class _Stop(Exception):
