@@ -313,6 +313,12 @@ def test_composite_blocks_fold_and_unfold(editor):
     assert item.unfolded and item.height() > h0
     scene.toggle_unfold(made)
     assert not item.unfolded
+    # a double-click unfolds too, and the scene remembers it when the card is made again (undo)
+    QTest.mouseDClick(view.viewport(), Qt.LeftButton, pos=view.mapFromScene(item.mapToScene(item.body_rect().center())))
+    assert item.unfolded
+    doc.remove_nodes([made])
+    doc.undo_stack.undo()
+    assert scene.nodes[made].unfolded
 
 
 #: config for layer types that need a value before they can be added

@@ -148,8 +148,10 @@ class NodeItem(QGraphicsObject):
             self._relayout()
 
     def set_tint(self, color, hint=""):
-        self.tint = QColor(color) if color is not None else None
-        self.hint = hint or ""
+        tint = QColor(color) if color is not None else None
+        if tint == self.tint and (hint or "") == self.hint:
+            return  # the training dock re-tints every node each epoch: skip the relayout
+        self.tint, self.hint = tint, hint or ""
         self._relayout()
 
     def shape_text(self):
@@ -239,8 +241,8 @@ class NodeItem(QGraphicsObject):
             self.scene().commit_moves()
 
     def mouseDoubleClickEvent(self, event):  # noqa: N802
-        if self.sublayers:
-            self.set_unfolded(not self.unfolded)
+        if self.sublayers and self.scene() is not None:
+            self.scene().toggle_unfold(self.name)  # the scene remembers it across undo/rebuild
             event.accept()
         else:
             super().mouseDoubleClickEvent(event)
