@@ -30,7 +30,6 @@ OpenBLAS' busy-waiting threads made "blas" 5-10x slower (a digits_cnn epoch took
 4 s), so "chunks" is the default.
 """
 
-import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import ConfigError, ShapeError
+from ..initializers import check_initializer_name, get_initializer
 from .base import Layer, register
 
 #: How convolutions use the cores:
@@ -209,23 +209,9 @@ def _pad(x, pads, value=0.0):
 
 def _default_init(shape, fan_in, fan_out, rng, dtype, name, hint=None):
     """Initial weights; "auto" takes the network's hint (He before ReLU, Xavier otherwise), else He."""
-    if name in ("auto", None):
+    if str(name).lower() == "auto":
         name = hint or "he"
-    try:
-        from ..initializers import get_initializer
-    except ImportError:  # pragma: no cover - the initializers module lands with the core layers
-        get_initializer = None
-    if get_initializer is not None:
-        return np.asarray(get_initializer(name)(shape, fan_in, fan_out, rng, dtype), dtype=dtype)
-    if name == "he":
-        return (rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype)
-    if name in ("xavier", "glorot"):
-        return (rng.standard_normal(shape) * math.sqrt(1.0 / fan_in)).astype(dtype)
-    if name == "zeros":
-        return np.zeros(shape, dtype)
-    if name == "normal":
-        return (rng.standard_normal(shape) * 0.01).astype(dtype)
-    raise ConfigError(f"unknown initializer '{name}' (known: auto, he, xavier, normal, zeros)")
+    return np.asarray(get_initializer(name)(shape, fan_in, fan_out, rng, dtype), dtype=dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -444,7 +430,7 @@ class Conv2D(Layer):
         self.padding = _check_padding(padding)
         self.dilation = _pair(dilation, "dilation")
         self.use_bias = bool(use_bias)
-        self.initializer = str(initializer)
+        self.initializer = check_initializer_name(initializer)
         self.l1 = float(l1)
         self.l2 = float(l2)
         if self.l1 < 0 or self.l2 < 0:
@@ -513,7 +499,7 @@ class Conv2D(Layer):
         fan_in = c * kh * kw
         fan_out = self.filters * kh * kw
         self.params = {"W": _default_init((self.filters, c, kh, kw), fan_in, fan_out, rng, dtype, self.initializer,
-                                        getattr(self, "init_hint", None))}
+                                        self.init_hint)}
         if self.use_bias:
             self.params["b"] = np.zeros(self.filters, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -650,7 +636,7 @@ class Conv1D(Layer):
         pad = _check_padding(padding)
         self.padding = pad if isinstance(pad, str) else pad[0]
         self.use_bias = bool(use_bias)
-        self.initializer = str(initializer)
+        self.initializer = check_initializer_name(initializer)
         self.l1 = float(l1)
         self.l2 = float(l2)
         self._conv = Conv2D(self.filters, (1, self.kernel_size), (1, self.stride),
@@ -707,7 +693,7 @@ class Conv1D(Layer):
         c = input_shapes[0][0]
         k = self.kernel_size
         self.params = {"W": _default_init((self.filters, c, k), c * k, self.filters * k, rng, dtype, self.initializer,
-                                        getattr(self, "init_hint", None))}
+                                        self.init_hint)}
         if self.use_bias:
             self.params["b"] = np.zeros(self.filters, dtype=dtype)
         self.grads = {k_: np.zeros_like(v) for k_, v in self.params.items()}
