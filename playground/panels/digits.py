@@ -602,7 +602,10 @@ class DigitsPanel(QWidget):
             self.last_update_seconds = time.perf_counter() - t0
             self.prediction_updated.emit(None)
             return None
-        maps = self._maps_visible()
+        # a forward that keeps activations replaces net.activations, which a training thread (this
+        # panel's or the Training dock's, both lock the document) reads for its health statistics
+        # and divergence report: while one runs, the feature maps wait
+        maps = self._maps_visible() and not getattr(self.doc, "_read_only_reason", None)
         try:
             out = net.forward(vd.as_network_input(self.digit, self.input_shape), training=False,
                               keep=set(self.conv_nodes) if maps else None)
