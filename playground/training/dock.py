@@ -397,8 +397,8 @@ class TrainingDock(QDockWidget):
 
     def _on_initializer_edited(self, name):
         """Set every layer's initializer and re-initialize the weights (when not training)."""
-        if self.doc is None or self.state != "idle":
-            return
+        if self.doc is None or self.state != "idle" or self._busy_elsewhere():
+            return  # (while the Digits panel trains, reset_weights would refuse after the change)
         from engine.initializers import check_initializer_name
 
         try:
@@ -739,6 +739,10 @@ class TrainingDock(QDockWidget):
         if self.worker is not None and self.worker.isRunning():
             # paused: the trainer thread is waiting; ask it for a probe with the next event
             self.worker.set_selected(self.selected_layer)
+            return
+        if getattr(self.doc, "_read_only_reason", None):
+            # the Digits panel trains the network in its own thread: a probe here would replace
+            # net.activations under it (its health statistics) and read half-updated weights
             return
         net = self.doc.network
         try:
