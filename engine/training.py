@@ -796,7 +796,7 @@ class Trainer:
                 m = _n_samples(yb)
                 finite = math.isfinite(cost)
                 if finite:
-                    net.backward(dy)
+                    net.backward(dy, input_grads=False)  # the input gradient is not needed
                     regularizers.add_gradients(net, m)
                     sq = 0.0
                     grads = self._trainable_grads()
