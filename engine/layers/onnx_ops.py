@@ -374,11 +374,7 @@ def _reset_after_gru_class():
             if self.go_backwards:
                 dx = dx[::-1]
             dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
-            if "a0" in self.params:
-                self.grads["a0"] = dh.sum(axis=0) if n_states == 0 else np.zeros_like(self.params["a0"])
-            if n_states:
-                return dx, dh
-            return dx
+            return self._state_grads(dx, [dh.T], n_states)
 
     return ResetAfterGRU
 

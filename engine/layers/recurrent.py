@@ -304,6 +304,13 @@ class _Recurrent(Layer):
         else:
             dx = np.concatenate([r[2] for r in results])
             dstates = [np.concatenate([r[3][k] for r in results], axis=1) for k in range(len(results[0][3]))]
+        return self._state_grads(dx, dstates, n_states_in)
+
+    def _state_grads(self, dx, dstates, n_states_in):
+        """Gradients of learned initial states (a0/c0 used when no state came in) and backward's return.
+
+        dstates : list of (units, N) arrays, the gradients of a<0> (and c<0>).
+        """
         if "a0" in self.params:
             self.grads["a0"] = dstates[0].sum(axis=1) if n_states_in < 1 else np.zeros_like(self.params["a0"])
         if "c0" in self.params:
@@ -611,13 +618,7 @@ class LSTM(_Recurrent):
             dstates = results[0][1]
         else:
             dstates = [np.concatenate([r[1][k] for r in results], axis=1) for k in range(2)]
-        if "a0" in self.params:
-            self.grads["a0"] = dstates[0].sum(axis=1) if n_states_in < 1 else np.zeros_like(self.params["a0"])
-        if "c0" in self.params:
-            self.grads["c0"] = dstates[1].sum(axis=1) if n_states_in < 2 else np.zeros_like(self.params["c0"])
-        if n_states_in == 0:
-            return dx
-        return (dx,) + tuple(np.ascontiguousarray(d.T) for d in dstates[:n_states_in])
+        return self._state_grads(dx, dstates, n_states_in)
 
 
 # ------------------------------------------------------------------------------------------------
