@@ -341,9 +341,17 @@ class ConceptsDialog(QDialog):
         """Outline the widget for a moment so the eye finds it."""
         if isinstance(w, QAbstractScrollArea) or not hasattr(w, "setStyleSheet"):
             return
-        old = w.styleSheet()
+        old = w.property("_unflashed_style")  # a second "Show me" within the flash keeps the real style
+        if old is None:
+            old = w.styleSheet()
+            w.setProperty("_unflashed_style", old)
         w.setStyleSheet(old + f"\n{type(w).__name__} {{ border: 2px solid #e08000; }}")
-        QTimer.singleShot(1500, w, lambda: w.setStyleSheet(old))  # w as context: skipped once w is gone
+
+        def restore():
+            w.setStyleSheet(old)
+            w.setProperty("_unflashed_style", None)
+
+        QTimer.singleShot(1500, w, restore)  # w as context: skipped once w is gone
 
 
 def context_layer_type(window):

@@ -119,11 +119,18 @@ def test_show_me_opens_the_training_setting_and_the_evaluation_tab(window, dialo
     assert dock.isVisible()
     assert dock.tabs.currentWidget() is dock.evaluation
     assert "Evaluation tab" in dialog.last_action
+    original = dock.controls.l2.styleSheet()
     dialog.select("l2_regularization")
     with qtbot.waitSignal(dialog.shown, timeout=2000):
         dialog.show_me()
     assert "Training dock > Weights" in dialog.last_action
     assert dock.controls.l2.isVisible()
+    # "Show me" twice while the outline is on: the field gets its own style back, not the outline
+    l2 = dock.controls.l2
+    with qtbot.waitSignal(dialog.shown, timeout=2000):
+        dialog.show_me()
+    assert "#e08000" in l2.styleSheet()
+    qtbot.waitUntil(lambda: l2.styleSheet() == original, timeout=4000)
 
 
 def test_show_me_loads_the_preset(window, dialog, qtbot):
