@@ -379,3 +379,13 @@ def test_every_layer_example_matches_onnxruntime(type_name, example, tmp_path):
     feed = sample_batch(net, batch=3, seed=4)
     x = feed if len(feed) > 1 else feed[net.inputs[0]]
     np.testing.assert_allclose(back.forward(x), net.forward(x), atol=1e-4, rtol=1e-4)
+
+
+def test_export_into_missing_folder_is_a_clear_error_and_leaves_nothing(tmp_path):
+    from engine.errors import DocumentError
+
+    net = chain([("Dense", {"units": 3})], (4,))
+    target = tmp_path / "no_such_folder" / "m.onnx"
+    with pytest.raises(DocumentError, match="cannot write"):
+        export_network(net, target)
+    assert not target.parent.exists()

@@ -7,11 +7,11 @@ as float32 initializers named "<node>/<key>". Dropout is left out (it is the ide
 """
 
 import os
-import tempfile
 
 import numpy as np
 
 from ..errors import ConfigError, EngineError
+from ..io import atomic_write
 
 OPSET = 17
 #: metadata key listing the composite layers exported as sub-graphs (our importer folds them back)
@@ -640,15 +640,6 @@ def export_network(network, path=None, doc_string="", batch=4, seed=0, tolerance
     if path is not None:
         path = os.fspath(path)
         data = model.SerializeToString()
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".onnx-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: fh.write(data))
     return ExportReport(max_abs_diff=diff, checker_ok=checker_ok, path=path, opset=OPSET, tolerance=tolerance,
                         checker_message=msg, batch_size=batch, notes=notes)
