@@ -26,6 +26,7 @@ Use :func:`get_optimizer` to build one from a document's ``"optimizer"`` dict, e
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -307,7 +308,7 @@ def optimizer_names():
 
 
 def _check_number(name, key, value, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigError(f"optimizer '{name}': {key} must be a number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
         raise ConfigError(f"optimizer '{name}': {key} must be {'>' if low_open else '>='} {low}, got {value}")

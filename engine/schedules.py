@@ -15,6 +15,7 @@ accepted as another name for ``decay_rate``).
 """
 
 import math
+import numbers
 
 from .errors import ConfigError
 
@@ -121,7 +122,7 @@ def get_schedule(config):
         allowed = ", ".join(cls.options) or "none"
         raise ConfigError(f"schedule '{name}' has no option {unknown[0]!r} (its options: {allowed})")
     for key, value in cfg.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise ConfigError(f"schedule '{name}': {key} must be a number, got {value!r}")
     if "decay_rate" in cfg:
         r = cfg["decay_rate"]
