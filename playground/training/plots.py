@@ -631,7 +631,8 @@ class BoundaryPlot(QWidget):
             self.thumbs.setVisible(not short)
             self.thumbs_label.setText(self.THUMBS_HIDDEN_TEXT if short else self.THUMBS_TEXT)
             self.main.setAspectLocked(not short)
-            self.main.setTitle(None if short else "Decision boundary", size="9pt")
+            self._title = None if short else "Decision boundary"
+            self.main.setTitle(self._title, size="9pt")
             if self.extent is not None:
                 self.main.autoRange()
 
@@ -678,7 +679,11 @@ class BoundaryPlot(QWidget):
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         if self.hovered is not None and self.hovered < len(self.neurons):
             n, u, _ = self.neurons[self.hovered]
-            self.main.setTitle(f"Neuron {u} of {n}", size="9pt")
+            title = f"Neuron {u} of {n}"
         else:
-            self.main.setTitle("Decision boundary", size="9pt")
+            # a short tab has no title (see _fit_thumbs)
+            title = None if getattr(self, "_short", False) else "Decision boundary"
+        if title != getattr(self, "_title", "Decision boundary"):  # a new title re-lays the plot out
+            self._title = title
+            self.main.setTitle(title, size="9pt")
         self.updates += 1
