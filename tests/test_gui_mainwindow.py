@@ -275,3 +275,17 @@ def test_keyboard_delete_copy_paste_on_the_canvas(window, qtbot):
     QTest.keyClick(window.view.viewport(), Qt.Key_Delete)
     qtbot.waitUntil(lambda: len(doc.network.nodes) == n, timeout=2000)
     assert pasted[0] not in window.scene.nodes
+
+
+def test_a_dock_that_fails_to_start_is_named_in_the_status_bar(qtbot, tmp_path, monkeypatch):
+    import playground.training.dock as dock_module
+
+    def broken(*a, **kw):
+        raise RuntimeError("no plotting backend")
+
+    monkeypatch.setattr(dock_module, "TrainingDock", broken)
+    win = make_window(qtbot, tmp_path, open_default=False)
+    assert win.training_dock is None
+    assert "training dock could not start: no plotting backend" in win.statusBar().currentMessage()
+    win.close()
+    win.deleteLater()
