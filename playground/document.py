@@ -310,7 +310,7 @@ class NetworkDocument(QObject):
         self.edit_graph(f"Add {type_name} '{name}'", mutate)
         return name
 
-    def add_nodes(self, entries, text="Paste", links=()):
+    def add_nodes(self, entries, text="Paste"):
         """Add several nodes at once (paste); entries are graph-config node dicts with unique names."""
         def mutate(c):
             c["nodes"].extend(copy.deepcopy(list(entries)))
