@@ -152,6 +152,7 @@ class CostPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.steps_x, self.steps_y = [], []
+        self._steps_max = -math.inf
         self.epochs, self.train, self.dev = [], [], []
         self.widget = _plot("Cost", "cost J")
         p = self.widget.getPlotItem()
@@ -211,7 +212,7 @@ class CostPlot(QWidget):
         redrawn only when that number changes (not on every refresh)."""
         if self.log_box.isChecked():
             return
-        vals = [max(self.steps_y)] if self.steps_y else []
+        vals = [self._steps_max] if self.steps_y else []
         finite = [v for v in self.train + self.dev if np.isfinite(v)]
         if finite:
             vals.append(max(finite))
@@ -222,6 +223,7 @@ class CostPlot(QWidget):
 
     def clear(self):
         self.steps_x, self.steps_y = [], []
+        self._steps_max = -math.inf  # running max of steps_y (no pass over every step per redraw)
         self.epochs, self.train, self.dev = [], [], []
         self._smooth, self._v, self._t = [], 0.0, 0
         self._ytop = None
@@ -232,6 +234,7 @@ class CostPlot(QWidget):
         if loss is not None and np.isfinite(loss):
             self.steps_x.append(float(x))
             self.steps_y.append(float(loss))
+            self._steps_max = max(self._steps_max, float(loss))
             self._dirty_steps = True
 
     def add_epoch(self, epoch, train_loss, dev_loss):
