@@ -116,19 +116,26 @@ class BinaryCrossEntropy(Loss):
     fused_activation = "sigmoid"
     classification = True
 
+    @staticmethod
+    def _clipped(y_pred):
+        tiny = _TINY if y_pred.dtype == np.float64 else 1e-7  # 1 - 1e-12 is 1.0 in float32
+        return np.clip(y_pred, tiny, 1 - tiny)
+
+    @staticmethod
+    def _value(a, y, n):
+        return float(-np.sum(y * np.log(a) + (1 - y) * np.log1p(-a), dtype=np.float64) / n)
+
     def __call__(self, y_pred, y_true):
         y = _values_like(y_pred, y_true, self.name)
         n = max(y_pred.size, 1)
-        tiny = _TINY if y_pred.dtype == np.float64 else 1e-7  # 1 - 1e-12 is 1.0 in float32
-        a = np.clip(y_pred, tiny, 1 - tiny)
-        value = -np.sum(y * np.log(a) + (1 - y) * np.log1p(-a), dtype=np.float64) / n
+        a = self._clipped(y_pred)
         dy = (a - y) / (a * (1 - a)) / n
-        return float(value), dy.astype(y_pred.dtype, copy=False)
+        return self._value(a, y, n), dy.astype(y_pred.dtype, copy=False)
 
     def fused(self, y_pred, y_true):
         y = _values_like(y_pred, y_true, self.name)
         n = max(y_pred.size, 1)
-        return self(y_pred, y)[0], (y_pred - y) / n
+        return self._value(self._clipped(y_pred), y, n), (y_pred - y) / n
 
 
 class BinaryCrossEntropyLogits(Loss):
@@ -208,11 +215,11 @@ class SoftmaxCrossEntropy(Loss):
         return float(value), dy.astype(y_pred.dtype, copy=False)
 
     def fused(self, y_pred, y_true):
+        """(value, dC/dz = (a - y) / count) at the counted positions, zero at the padding."""
         onehot, mask, count = self._targets(y_pred, y_true)
         if count == 0:
             return 0.0, np.zeros_like(y_pred)
-        p = np.maximum(y_pred, _TINY)
-        value = -np.sum(onehot * np.log(p), dtype=np.float64) / count
+        value = -np.sum(onehot * np.log(np.maximum(y_pred, _TINY)), dtype=np.float64) / count
         dz = (y_pred - onehot) * (mask[..., None] / count)
         return float(value), dz.astype(y_pred.dtype, copy=False)
 
