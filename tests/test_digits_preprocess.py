@@ -164,6 +164,19 @@ def test_a_corrupt_samples_file_is_a_clear_error(tmp_path):
         vd.DigitSamples(path)
 
 
+def test_a_failed_samples_write_is_a_clear_error_and_changes_nothing(tmp_path):
+    from engine.errors import EngineError
+
+    blocker = tmp_path / "a_file"
+    blocker.write_bytes(b"")
+    samples = vd.DigitSamples(blocker / "digit_samples.npz")   # its folder cannot be created
+    digit = np.zeros((28, 28), np.float32)
+    digit[10:18, 12:16] = 1.0
+    with pytest.raises(EngineError, match="cannot write"):
+        samples.add(digit, 4)
+    assert len(samples) == 0 and samples.images.shape == (0, 28, 28)
+
+
 def test_fine_tune_data_repeats_own_samples_and_mixes_in_bundled_digits():
     x, y = _bundled(60)
     own_x, own_y = x[:3], np.array([7, 7, 1])

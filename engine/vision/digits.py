@@ -23,11 +23,11 @@ digits so that fine-tuning on a handful of samples does not make the network for
 """
 
 import os
-import tempfile
 
 import numpy as np
 
 from ..errors import DataError
+from ..layers.activations import softmax
 
 #: side of the network's input frame and of the box the digit is scaled into (MNIST's numbers).
 FRAME = 28
@@ -224,8 +224,7 @@ def probabilities(outputs):
     y = y.reshape(len(y), -1)
     if np.all(y >= 0) and np.allclose(y.sum(axis=1), 1.0, atol=1e-3):
         return y
-    e = np.exp(y - y.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(y, axis=1)
 
 
 # -- the user's own samples --------------------------------------------------------------------
@@ -262,23 +261,18 @@ class DigitSamples:
         self.labels = labels.astype(np.int64)
 
     def save(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
+        self._store(self.images, self.labels)
+
+    def _store(self, images, labels):
+        """Write ``images``/``labels`` atomically, then keep them (a failed write changes nothing)."""
+        from ..io import atomic_write
+
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".digit_samples.", suffix=".npz", dir=folder)
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         except OSError as exc:
             raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, images=self.images, labels=self.labels)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            raise DataError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(self.path, lambda fh: np.savez(fh, images=images, labels=labels))
+        self.images, self.labels = images, labels
 
     def add(self, digit, label):
         """Add a (28, 28) digit in [0, 1] with its label 0-9; returns the new sample's index."""
@@ -290,9 +284,8 @@ class DigitSamples:
         if not np.any(d > 0):
             raise DataError("draw a digit first: the sample is empty")
         img = np.round(np.clip(d, 0, 1) * 255).astype(np.uint8)
-        self.images = np.concatenate([self.images, img[None]])
-        self.labels = np.concatenate([self.labels, [int(label)]]).astype(np.int64)
-        self.save()
+        self._store(np.concatenate([self.images, img[None]]),
+                    np.concatenate([self.labels, [int(label)]]).astype(np.int64))
         return len(self.labels) - 1
 
     def remove(self, index):
@@ -300,8 +293,7 @@ class DigitSamples:
         if not 0 <= int(index) < len(self.labels):
             raise DataError(f"there is no sample {index}")
         keep = np.arange(len(self.labels)) != int(index)
-        self.images, self.labels = self.images[keep], self.labels[keep]
-        self.save()
+        self._store(self.images[keep], self.labels[keep])
 
     def inputs(self):
         """The samples as float32 network inputs of shape (n, 28, 28) in [0, 1]."""
