@@ -106,6 +106,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes.clear()
         self.links.clear()
         self._tints.clear()
+        self._unfolded.clear()  # a new document: its blocks start folded
         net = self.document.network
         missing = [n for n in net.nodes if self.document.node_pos(n) is None]
         if missing:
