@@ -205,6 +205,11 @@ class NetworkDocument(QObject):
     def modified(self):
         return not self.undo_stack.isClean()
 
+    @property
+    def locked_reason(self):
+        """Why graph edits are refused right now (e.g. "stop training before ..."), or None."""
+        return self._read_only_reason
+
     def set_locked(self, reason):
         """Refuse graph edits (e.g. while training runs) with ``reason``; ``None`` unlocks."""
         self._read_only_reason = reason

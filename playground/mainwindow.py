@@ -399,18 +399,18 @@ class MainWindow(QMainWindow):
     # -- edit slots ------------------------------------------------------------------------------
     def undo(self):
         """Undo the last edit, unless the network is locked (training runs)."""
-        reason = getattr(self.document, "_read_only_reason", None)
-        if reason:
-            self._show_status(reason)
-            return
-        self.document.undo_stack.undo()
+        if not self._refused_while_locked():
+            self.document.undo_stack.undo()
 
     def redo(self):
-        reason = getattr(self.document, "_read_only_reason", None)
+        if not self._refused_while_locked():
+            self.document.undo_stack.redo()
+
+    def _refused_while_locked(self):
+        reason = self.document.locked_reason
         if reason:
             self._show_status(reason)
-            return
-        self.document.undo_stack.redo()
+        return bool(reason)
 
     def _on_undo_text(self, text):
         self.act_undo.setText(f"&Undo {text}" if text else "&Undo")
