@@ -216,3 +216,26 @@ def test_ci_script_runs_the_readme_test_command():
     for lib in ("libegl1", "libgl1", "libxkbcommon0", "libfontconfig1", "libdbus-1-3", "libpulse0"):
         assert lib in script
     assert '"$status" -eq 5' in script  # "no tests ran" fails too
+
+
+def test_evaluate_scores_a_bce_logits_model_at_logit_zero(capsys, tmp_path, tiny_document):
+    """A bce_logits network outputs logits: evaluate must call class 1 at z >= 0 (as the trainer does)."""
+    from engine import metrics
+    from engine.data import load_dataset
+    from engine.io import document_from_dict, save_model
+
+    d = tiny_document
+    d["graph"]["nodes"] = d["graph"]["nodes"][:3] + [
+        {"name": "logit", "type": "Dense", "config": {"units": 1}, "inputs": ["tanh"]}]
+    d["training"]["loss"] = "bce_logits"
+    doc = document_from_dict(d)
+    doc.network.build(seed=0)
+    model = tmp_path / "logits.npz"
+    save_model(doc, model)
+    splits = load_dataset(doc.data)
+    z = doc.network.predict(splits.x_test)
+    want = metrics.accuracy(z, splits.y_test, threshold=0.0)
+    assert want != metrics.accuracy(z, splits.y_test, threshold=0.5)  # the threshold matters here
+    code, out, err = _run(capsys, "evaluate", model, "--json")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["accuracy"] == pytest.approx(want)
