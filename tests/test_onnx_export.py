@@ -389,3 +389,22 @@ def test_export_into_missing_folder_is_a_clear_error_and_leaves_nothing(tmp_path
     with pytest.raises(DocumentError, match="cannot write"):
         export_network(net, target)
     assert not target.parent.exists()
+
+
+def test_exporting_a_float64_network_leaves_its_weights_and_dtype_untouched(tmp_path, monkeypatch):
+    from engine.onnx import export as export_module
+
+    net = chain([("Dense", {"units": 3}), ("Activation", {"kind": "tanh"})], (4,))
+    net.astype(np.float64)
+    for p in net.parameters():
+        p.value[...] = np.random.default_rng(3).normal(size=p.value.shape) / 3.0   # not float32-exact
+    before = net.get_weights()
+    report = export_network(net, tmp_path / "m.onnx")
+    assert report.ok
+    after = net.get_weights()
+    assert all(after[k].dtype == np.float64 and np.array_equal(after[k], before[k]) for k in before)
+    monkeypatch.delitem(export_module.CONVERTERS, "Dense")
+    with pytest.raises(ConfigError):
+        export_network(net, tmp_path / "n.onnx")
+    after = net.get_weights()
+    assert all(after[k].dtype == np.float64 and np.array_equal(after[k], before[k]) for k in before)

@@ -619,24 +619,30 @@ def export_network(network, path=None, doc_string="", batch=4, seed=0, tolerance
     from .check import ExportReport, compare_with_onnxruntime
 
     dtype = network.dtype
+    # ONNX files hold float32: a float64 network is cast for the export and then gets its own
+    # dtype AND exact weights back (a float32 round trip would round them), also on errors
+    saved = None
     if network.built and np.dtype(dtype) != np.float32:
+        saved = network.get_weights()
         network.astype(np.float32)
-    model, notes = _build_model(network, doc_string=doc_string)
-    checker_ok, msg = True, ""
     try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:  # noqa: BLE001
-        checker_ok, msg = False, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    try:
-        diff = compare_with_onnxruntime(network, model, batch=batch, seed=seed)
-    except EngineError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - onnxruntime failures are reported, not crashes
-        diff = float("inf")
-        msg = msg or f"onnxruntime could not run the model: {str(exc).strip().splitlines()[0]}"
+        model, notes = _build_model(network, doc_string=doc_string)
+        checker_ok, msg = True, ""
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except Exception as exc:  # noqa: BLE001
+            checker_ok, msg = False, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        try:
+            diff = compare_with_onnxruntime(network, model, batch=batch, seed=seed)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime failures are reported, not crashes
+            diff = float("inf")
+            msg = msg or f"onnxruntime could not run the model: {str(exc).strip().splitlines()[0]}"
     finally:
-        if np.dtype(dtype) != np.float32:
+        if saved is not None:
             network.astype(dtype)
+            network.set_weights(saved)
     if path is not None:
         path = os.fspath(path)
         data = model.SerializeToString()
