@@ -122,6 +122,32 @@ def test_cnn_feature_maps_show_each_conv_layer(qtbot, tmp_path):
     assert np.allclose(mosaic[:28, :28], expect, atol=1e-5) and mosaic.shape == (4 * 29 - 1, 4 * 29 - 1)
 
 
+def test_no_activation_keeping_forward_while_a_training_thread_runs(qtbot, tmp_path):
+    """While the document is locked (a training thread runs: this panel's or the Training dock's),
+    neither the feature maps nor the dock's histogram probe may replace net.activations, which the
+    trainer reads for its health statistics and divergence report."""
+    from playground.training.dock import TrainingDock
+    from playground.training.history import RunHistory
+
+    doc, panel = make_panel(qtbot, tmp_path, "digits_cnn")
+    dock = TrainingDock(history=RunHistory(str(tmp_path / "runs.sqlite")))
+    qtbot.addWidget(dock)
+    dock.set_document(doc)
+    panel.tabs.setCurrentIndex(0)
+    net = doc.network
+    doc.set_locked("wait until the digits panel's fine-tuning finishes")
+    mine = {"conv1": np.zeros((4, 16, 28, 28), np.float32)}
+    net.activations = mine
+    draw(qtbot, panel.pad, [(90, 70), (190, 70), (120, 240)])
+    assert panel.probs is not None  # the bars still follow the drawing
+    dock.set_selected_layer("conv2")
+    assert net.activations is mine
+    doc.set_locked(None)
+    panel.update_prediction()
+    assert net.activations is not mine and net.activations["conv1"].shape == (1, 16, 28, 28)
+    dock.shutdown()
+
+
 def _light_png(path, digit, factor=6):
     """Save a digit as a PNG of dark ink on light paper (a photo of a written digit)."""
     big = np.kron(digit, np.ones((factor, factor), np.float32))
