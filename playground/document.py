@@ -68,15 +68,6 @@ def default_layer_config(type_name):
     cls = LAYER_TYPES.get(type_name)
     if cls is None:
         raise ConfigError(f"unknown layer type '{type_name}'")
-    factory = getattr(cls, "default_config", None)
-    if callable(factory):
-        try:
-            cfg = dict(factory())
-            layer_from_config(type_name, cfg)
-            cfg.pop("name", None)
-            return cfg
-        except Exception:  # noqa: BLE001 - fall back on guessing
-            pass
     kwargs = {}
     try:
         sig = inspect.signature(cls.__init__)
