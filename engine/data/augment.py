@@ -81,7 +81,7 @@ class Augment:
             raise DataError(f"image augmentation needs (C, H, W) images, got samples of shape {x.shape[1:]}")
         if not self.active or x4.shape[0] == 0:
             return x.copy()
-        out = x4.astype(x.dtype, copy=True)
+        out = x4  # both steps below return new arrays: the caller's batch is never modified
         if self.thickness:
             out = self._thickness(out, rng)
         if self.shift or self.rotate or self.scale:
