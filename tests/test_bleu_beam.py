@@ -56,6 +56,15 @@ def test_corpus_bleu_sums_counts_before_combining():
     assert corpus_bleu(cands, refs) == pytest.approx(expected)
 
 
+def test_corpus_bleu_bad_input_is_a_clear_error():
+    from engine.errors import DataError
+
+    with pytest.raises(DataError, match="one list of references"):
+        corpus_bleu(["the cat"], [REFS, REFS])
+    with pytest.raises(DataError, match="no reference"):
+        bleu("the cat", [])
+
+
 # -- toy conditional language models -------------------------------------------------------------------
 def _log_softmax(z):
     z = z - z.max(axis=-1, keepdims=True)

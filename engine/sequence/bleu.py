@@ -16,6 +16,8 @@ Sentences are token lists (or strings, split on spaces).
 from collections import Counter
 import math
 
+from ..errors import DataError
+
 
 def _tokens(s):
     return s.split() if isinstance(s, str) else list(s)
@@ -56,13 +58,16 @@ def corpus_bleu(candidates, references_list, max_n=4, weights=None):
     Returns a float in [0, 1] (0 when some p_n is 0).
     """
     if len(candidates) != len(references_list):
-        raise ValueError("one list of references is needed per candidate")
+        raise DataError(f"one list of references is needed per candidate: {len(candidates)} candidates, "
+                        f"{len(references_list)} reference lists")
     weights = weights or [1.0 / max_n] * max_n
     num = [0] * max_n
     den = [0] * max_n
     c_len = r_len = 0
     for cand, refs in zip(candidates, references_list):
         refs = list(refs)
+        if not refs:
+            raise DataError(f"candidate {_tokens(cand)!r} has no reference to compare with")
         for n in range(1, max_n + 1):
             m, t = modified_precision(cand, refs, n)
             num[n - 1] += m
