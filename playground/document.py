@@ -22,7 +22,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from engine.errors import ConfigError, DocumentError, EngineError, GraphError
 from engine.graph import Network, Node
 from engine import io as eio
-from engine.io import DEFAULT_DATA, DEFAULT_TRAINING, FORMAT
+from engine.io import DEFAULT_DATA, DEFAULT_TRAINING
 from engine.layers import LAYER_TYPES, layer_from_config
 
 #: values for required constructor arguments when a layer is dragged in from the palette.
@@ -216,17 +216,15 @@ class NetworkDocument(QObject):
         return None
 
     # -- loading and saving --------------------------------------------------------------------
+    def as_io_document(self, extra=None):
+        """An :class:`engine.io.Document` sharing this document's live network (for engine.io
+        writers); ``extra`` adds top-level keys."""
+        return eio.Document(name=self.name, description=self.description, network=self.network,
+                            training=self.training, data=self.data, extra={**self.extra, **(extra or {})})
+
     def to_dict(self):
-        return {
-            "format": FORMAT,
-            "version": 1,
-            "name": self.name,
-            "description": self.description,
-            "graph": self.graph_config(),
-            "training": copy.deepcopy(self.training),
-            "data": copy.deepcopy(self.data),
-            **copy.deepcopy(self.extra),
-        }
+        """The document as a JSON-ready dict (a deep copy: changing it changes nothing here)."""
+        return json.loads(json.dumps(eio.document_to_dict(self.as_io_document())))
 
     def load_dict(self, d, path=None):
         """Replace the document with a parsed network document; on error nothing changes."""
@@ -525,9 +523,7 @@ def write_document_file(document, path, extra=None):
     ``extra`` adds top-level keys to the file (the autosave records which file it stands for).
     """
     p = Path(path)
-    doc = eio.Document(name=document.name, description=document.description, network=document.network,
-                       training=document.training, data=document.data,
-                       extra={**document.extra, **(extra or {})})
+    doc = document.as_io_document(extra)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
