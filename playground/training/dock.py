@@ -324,8 +324,9 @@ class TrainingDock(QDockWidget):
         if key == self._splits_key and self.splits is not None:
             return self.splits
         try:
-            seed = int((self.doc.training or {}).get("seed", 0))
-            self.splits = load_dataset(self.doc.data, seed)
+            # the data's own seed (as the CLI splits it), not the training seed: the cache key above
+            # would not notice a change of the latter, and the two would split differently
+            self.splits = load_dataset(self.doc.data)
             self._splits_key = key
         except EngineError as exc:
             self.splits, self._splits_key = None, None
