@@ -1,4 +1,4 @@
-"""Undo commands and clipboard helpers of the canvas.
+"""Clipboard helpers of the canvas.
 
 Every edit is a :class:`~playground.document.GraphEditCommand` (graph config before/after) pushed
 by the document's edit methods; this module adds what copy/paste needs: turning selected nodes into
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-
-from ..document import GraphEditCommand, SettingsEditCommand  # noqa: F401 - re-exported
 
 CLIPBOARD_MIME = "application/x-network-playground-nodes"
 CLIPBOARD_KIND = "network-playground-nodes"
