@@ -733,9 +733,8 @@ def get(key):
 
 
 def notes_path():
-    """Where COURSE_NOTES.txt is: the repository's resources/ or the shared folder (None if absent)."""
-    for p in (REPO_ROOT / "resources" / "COURSE_NOTES.txt", REPO_ROOT / "COURSE_NOTES.txt",
-              Path("/work/shared/COURSE_NOTES.txt")):
+    """Where COURSE_NOTES.txt is: the repository's resources/ (or its root); None if absent."""
+    for p in (REPO_ROOT / "resources" / "COURSE_NOTES.txt", REPO_ROOT / "COURSE_NOTES.txt"):
         if p.is_file():
             return p
     return None
