@@ -223,6 +223,17 @@ def test_move_rubber_band_delete_copy_paste(editor, qtbot):
     assert set(doc.network.nodes) == {"x", "h"}
     doc.undo_stack.undo()
     assert len(scene.nodes) == 4
+    # clipboard text that only looks like ours: a message, no traceback, nothing added
+    messages = []
+    scene.message.connect(messages.append)
+    for bad in ('{"kind": "network-playground-nodes", "nodes": 5}',
+                '{"kind": "network-playground-nodes", "nodes": [{"name": 1, "type": "Dense"}]}'):
+        assert scene.paste(bad) == [] and len(doc.network.nodes) == 4
+    assert len(messages) == 2 and "no layers to paste" in messages[-1]
+    odd = '{"kind": "network-playground-nodes", "nodes": [{"name": "d", "type": "Dropout", ' \
+          '"config": {"rate": 0.5}, "inputs": "x", "meta": {"pos": "here"}}]}'
+    new = scene.paste(odd)
+    assert len(new) == 1 and doc.network.nodes[new[0]].inputs == [] and doc.node_pos(new[0]) == (40.0, 40.0)
 
 
 def test_select_link_and_delete(editor):

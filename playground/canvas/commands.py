@@ -34,9 +34,10 @@ def paste_entries(data, taken, unique_name, offset=(40.0, 40.0)):
     taken = set(taken)
     rename = {}
     out = []
-    for e in data.get("nodes", []):
-        if not isinstance(e, dict) or "name" not in e or "type" not in e:
-            continue
+    nodes = data.get("nodes")
+    for e in nodes if isinstance(nodes, list) else []:
+        if not (isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("type"), str)):
+            continue  # clipboard text from elsewhere: skip what is not a node entry
         base = e["type"]
         new = e["name"] if e["name"] not in taken else None
         if new is None:
@@ -49,8 +50,13 @@ def paste_entries(data, taken, unique_name, offset=(40.0, 40.0)):
         rename[e["name"]] = new
         out.append(copy.deepcopy(e))
     for e in out:
-        e["inputs"] = [rename[s] for s in e.get("inputs", []) if s in rename]
+        ins = e.get("inputs")
+        e["inputs"] = [rename[s] for s in ins if isinstance(s, str) and s in rename] if isinstance(ins, list) else []
         e["name"] = rename[e["name"]]
-        pos = e.setdefault("meta", {}).get("pos", [0.0, 0.0])
+        if not isinstance(e.get("meta"), dict):
+            e["meta"] = {}
+        pos = e["meta"].get("pos")
+        if not (isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)):
+            pos = [0.0, 0.0]
         e["meta"]["pos"] = [float(pos[0]) + offset[0], float(pos[1]) + offset[1]]
     return out
