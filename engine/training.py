@@ -62,6 +62,7 @@ stopping) and ``diverged`` (the diverged event, or None). Every reported cost in
 penalty.
 """
 
+import copy
 import math
 import numbers
 import queue
@@ -163,7 +164,9 @@ class TrainConfig:
                 raise ConfigError("the optimizer must be an object with a 'type'")
             opt = {**opt, "lr": lr}
         d["optimizer"] = opt
+        # copies: the config must share no dict with the document (or with DEFAULT_TRAINING)
         values = {k: d.get(k, v) for k, v in DEFAULT_TRAINING.items()}
+        values = {k: v if callable(v) else copy.deepcopy(v) for k, v in values.items()}
         for k in ("optimizer", "schedule"):
             if values[k] is None:
                 values[k] = dict(DEFAULT_TRAINING[k])
