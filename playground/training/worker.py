@@ -35,9 +35,7 @@ def make_train_config(training):
     """An ``engine.training.TrainConfig`` from a document's "training" dict."""
     from engine.training import TrainConfig
 
-    if hasattr(TrainConfig, "from_dict"):
-        return TrainConfig.from_dict(dict(training))
-    return TrainConfig(**dict(training))
+    return TrainConfig.from_dict(dict(training or {}))
 
 
 def grid_for(x, n=GRID, margin=0.1):
