@@ -231,7 +231,7 @@ def check_network(network, x, y, loss, eps=1e-6, max_checks=None, seed=0, regula
     does, the float64 copy's parameters get a small random nudge first (``perturb``): backprop must
     be right at every point, and a nudged point is almost surely away from the kinks.
 
-    network : a Network (built or not; left untouched: the check runs on a float64 copy).
+    network : a Network (built first if it is not; otherwise untouched: the check runs on a float64 copy).
     x : ndarray of shape (batch, *input_shape) or dict input name -> array (keep the batch small).
     y : targets (or dict output name -> targets); loss : a loss spec as for compute_cost.
     max_checks : check at most this many randomly chosen components of each layer's theta
