@@ -76,12 +76,19 @@ def read_idx(path):
 
 
 def write_idx(path, array):
-    """Write a uint8 array as an IDX file (gzip-compressed when ``path`` ends in .gz)."""
+    """Write a uint8 array as an IDX file (gzip-compressed when ``path`` ends in .gz), atomically."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "wb") as fh:
-        fh.write(header + array.tobytes())
+    from ..io import atomic_write
+
+    def write(fh):
+        if str(path).endswith(".gz"):
+            with gzip.GzipFile(fileobj=fh, mode="wb") as gz:
+                gz.write(header + array.tobytes())
+        else:
+            fh.write(header + array.tobytes())
+
+    atomic_write(path, write)
 
 
 def _find(folder, base):
@@ -149,7 +156,10 @@ def download_mnist(cache_dir=None, base_url=MNIST_URL, checksums=None, timeout=6
         if os.path.exists(target) and (want is None or _sha256(target) == want):
             continue
         url = base_url + name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=cache_dir)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=cache_dir)
+        except OSError as exc:
+            raise DataError(f"cannot write into the cache folder {cache_dir}: {exc.strerror or exc}") from None
         try:
             h = hashlib.sha256()
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
