@@ -478,7 +478,7 @@ class DigitsPanel(QWidget):
     def _busy_elsewhere(self):
         """The Training dock trains this network (it locked the document): running it here, in the
         GUI thread, would overwrite the layers' caches under the training thread's backward pass."""
-        return self.worker is None and bool(getattr(self.doc, "_read_only_reason", None))
+        return self.worker is None and bool(getattr(self.doc, "locked_reason", None))
 
     def _check_if_visible(self):
         """Re-check after an edit; a hidden panel (a tab behind the training dock) waits until shown."""
@@ -605,7 +605,7 @@ class DigitsPanel(QWidget):
         # a forward that keeps activations replaces net.activations, which a training thread (this
         # panel's or the Training dock's, both lock the document) reads for its health statistics
         # and divergence report: while one runs, the feature maps wait
-        maps = self._maps_visible() and not getattr(self.doc, "_read_only_reason", None)
+        maps = self._maps_visible() and not getattr(self.doc, "locked_reason", None)
         try:
             out = net.forward(vd.as_network_input(self.digit, self.input_shape), training=False,
                               keep=set(self.conv_nodes) if maps else None)
@@ -724,7 +724,7 @@ class DigitsPanel(QWidget):
     def _busy_reason(self):
         if self.worker is not None:
             return "already training"
-        reason = getattr(self.doc, "_read_only_reason", None)
+        reason = getattr(self.doc, "locked_reason", None)
         if reason:
             return "the network is being trained elsewhere (Training dock): wait for it to finish"
         if self.input_shape is None:

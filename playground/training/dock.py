@@ -495,7 +495,7 @@ class TrainingDock(QDockWidget):
         """Another part of the window (the Digits panel's fine-tuning) trains this network in its own
         thread and locked the document: two threads updating the same layers corrupt each other's
         caches. Says so in the status line and returns True."""
-        reason = getattr(self.doc, "_read_only_reason", None)
+        reason = getattr(self.doc, "locked_reason", None)
         if not reason or reason == self.LOCK_REASON or self.worker is not None:
             return False
         self.status.setStyleSheet("color: #c62828;")
@@ -741,7 +741,7 @@ class TrainingDock(QDockWidget):
             # paused: the trainer thread is waiting; ask it for a probe with the next event
             self.worker.set_selected(self.selected_layer)
             return
-        if getattr(self.doc, "_read_only_reason", None):
+        if getattr(self.doc, "locked_reason", None):
             # the Digits panel trains the network in its own thread: a probe here would replace
             # net.activations under it (its health statistics) and read half-updated weights
             return
