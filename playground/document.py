@@ -529,6 +529,9 @@ def write_document_file(document, path, extra=None):
     except OSError as exc:
         raise DocumentError(f"cannot write {p}: {exc.strerror or exc}") from None
     if p.suffix.lower() == ".npz":
+        if document.locked_reason:  # a worker thread is updating the weights in place right now
+            raise DocumentError(f"the weights are changing, so a model cannot be saved now "
+                                f"({document.locked_reason}); save it when training stops")
         saved = doc.copy()  # a fresh network: saving never builds the live one
         if document.network.built:  # keep the trained weights, not a fresh initialisation
             saved.network.build(seed=document.training.get("seed", 0))

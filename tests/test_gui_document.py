@@ -195,6 +195,13 @@ def test_saving_a_model_keeps_the_trained_weights(doc, tmp_path):
     assert saved.keys() == trained.keys()
     for k, v in trained.items():
         np.testing.assert_array_equal(saved[k], v)
+    # while a run updates the weights in another thread, a model file would be torn: refused, clearly
+    doc.set_locked("stop training before editing the network")
+    with pytest.raises(DocumentError, match="save it when training stops"):
+        doc.save(tmp_path / "during.npz")
+    assert not (tmp_path / "during.npz").exists()
+    doc.save(tmp_path / "during.json")  # the document itself (no weights) still saves
+    doc.set_locked(None)
 
 
 def test_bad_files_raise_and_leave_the_document(doc, tmp_path):
