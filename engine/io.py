@@ -97,25 +97,13 @@ def _check_loss(spec):
 
 
 def _check_data(data):
-    from .data import check_split
-    from .data.base import check_seed
+    from .data.base import check_data_config
 
     if not isinstance(data, dict):
         raise DocumentError("'data' must be an object like {\"name\": \"digits\"}")
     out = copy.deepcopy(DEFAULT_DATA)
     out.update(copy.deepcopy(data))
-    if not isinstance(out["name"], str) or not out["name"]:
-        raise DataError("'data' needs a 'name' (a data set such as \"digits\" or \"spiral\")")
-    if out["options"] is None:
-        out["options"] = {}
-    if not isinstance(out["options"], dict):
-        raise DataError("data 'options' must be an object")
-    out["split"] = check_split(out["split"])
-    out["seed"] = check_seed(out["seed"])
-    unknown = set(out) - {"name", "options", "split", "seed"}
-    if unknown:
-        raise DataError(f"unknown key(s) in 'data': {', '.join(sorted(map(str, unknown)))}")
-    return out
+    return check_data_config(out)
 
 
 # -- documents -------------------------------------------------------------------------------------

@@ -191,11 +191,12 @@ def make_splits(x, y, split, seed, task="classification", classes=None, name="",
                   input_shape=tuple(x.shape[1:]), name=name, info=dict(info or {}))
 
 
-def load_dataset(data_cfg, seed=0):
-    """Load the data set a document's "data" dict describes; return a :class:`Splits`.
+def check_data_config(data_cfg, seed=0):
+    """A document's "data" dict validated, with every key filled in: returns a new dict
+    {"name": str, "options": dict, "split": {"dev": f, "test": f}, "seed": int}.
 
-    data_cfg : {"name": str, "options": dict, "split": {"dev": f, "test": f}, "seed": int}
-    seed : used when ``data_cfg`` has no "seed".
+    A bare name stands for {"name": name}; ``seed`` is used when ``data_cfg`` has no "seed". The
+    name is not looked up (a data set may be registered later). Raises DataError.
     """
     if isinstance(data_cfg, str):
         data_cfg = {"name": data_cfg}
@@ -204,17 +205,28 @@ def load_dataset(data_cfg, seed=0):
     name = data_cfg.get("name")
     if not isinstance(name, str) or not name:
         raise DataError("'data' needs a 'name' (one of: " + ", ".join(dataset_names()) + ")")
-    fn = DATASETS.get(name)
-    if fn is None:
-        raise DataError(f"unknown data set '{name}' (known: {', '.join(dataset_names())})")
     unknown = set(data_cfg) - {"name", "options", "split", "seed"}
     if unknown:
         raise DataError(f"unknown key(s) in 'data': {', '.join(sorted(map(str, unknown)))}")
-    options = data_cfg.get("options") or {}
+    options = data_cfg.get("options")
+    options = {} if options is None else options
     if not isinstance(options, dict):
         raise DataError(f"options of data set '{name}' must be an object")
-    split = check_split(data_cfg.get("split"))
-    seed = check_seed(data_cfg.get("seed", seed))
+    return {"name": name, "options": dict(options), "split": check_split(data_cfg.get("split")),
+            "seed": check_seed(data_cfg.get("seed", seed))}
+
+
+def load_dataset(data_cfg, seed=0):
+    """Load the data set a document's "data" dict describes; return a :class:`Splits`.
+
+    data_cfg : {"name": str, "options": dict, "split": {"dev": f, "test": f}, "seed": int}
+    seed : used when ``data_cfg`` has no "seed".
+    """
+    cfg = check_data_config(data_cfg, seed)
+    name, options, split, seed = cfg["name"], cfg["options"], cfg["split"], cfg["seed"]
+    fn = DATASETS.get(name)
+    if fn is None:
+        raise DataError(f"unknown data set '{name}' (known: {', '.join(dataset_names())})")
     out = fn(dict(options), split, seed)
     if isinstance(out, Splits):
         if not out.name:
