@@ -73,6 +73,9 @@ def test_bad_database_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(DataError, match="run history"):
         RunHistory(str(bad))
+    # a data folder that cannot be created (a file is in the way) is the same clear error
+    with pytest.raises(DataError, match="run history"):
+        RunHistory(str(bad / "sub" / "runs.sqlite"))
 
 
 def test_health_thresholds_and_hints():

@@ -75,9 +75,9 @@ class RunHistory:
 
     def __init__(self, path=None):
         self.path = path or default_path()
-        if self.path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
+            if self.path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             self._db = sqlite3.connect(self.path)
             self._db.execute("PRAGMA foreign_keys = ON")
             if self.path != ":memory:":
@@ -89,7 +89,7 @@ class RunHistory:
                 self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
             self._db.commit()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:  # e.g. a data folder that cannot be created
             raise DataError(f"cannot open the run history {self.path}: {exc}") from None
 
     def close(self):
