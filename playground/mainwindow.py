@@ -640,6 +640,10 @@ class MainWindow(QMainWindow):
         return onnx
 
     def export_onnx(self):
+        if self.document.locked_reason:  # the weights are being updated in another thread
+            self.show_error("Cannot export ONNX", f"the weights are changing ({self.document.locked_reason}); "
+                                                  "export when training stops")
+            return
         onnx = self._onnx_module()
         path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", self.document.name.replace(" ", "_") + ".onnx",
                                               "ONNX model (*.onnx)")

@@ -242,6 +242,10 @@ def test_onnx_export_and_import_through_the_menu(window, tmp_path, monkeypatch):
     monkeypatch.setattr("playground.mainwindow.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), ""))
     errors = []
     monkeypatch.setattr(mw, "warn", lambda parent, title, text: errors.append(text))
+    window.document.set_locked("stop training before editing the network")  # a run updates the weights
+    window.export_onnx()
+    assert errors and "export when training stops" in errors.pop() and not path.exists()
+    window.document.set_locked(None)
     window.export_onnx()
     assert not errors and path.is_file() and path.stat().st_size > 1000
     assert "Exported net.onnx" in window.statusBar().currentMessage()
