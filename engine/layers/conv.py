@@ -639,6 +639,8 @@ class Conv1D(Layer):
         self.initializer = check_initializer_name(initializer)
         self.l1 = float(l1)
         self.l2 = float(l2)
+        if self.l1 < 0 or self.l2 < 0:
+            raise ValueError("l1 and l2 cannot be negative")
         self._conv = Conv2D(self.filters, (1, self.kernel_size), (1, self.stride),
                             self.padding if isinstance(self.padding, str) else (0, self.padding),
                             (1, self.dilation), self.use_bias, self.initializer)
