@@ -54,14 +54,11 @@ TOP = (240, 150, 40)
 
 
 def default_samples_path():
-    """Where the user's own digits are kept: <user data dir>/digit_samples.npz."""
-    try:
-        from platformdirs import user_data_dir
+    """Where the user's own digits are kept: digit_samples.npz next to the run history (the user
+    data folder, or $NNPLAY_DATA_DIR)."""
+    from ..training.history import default_path
 
-        base = Path(user_data_dir("network-playground", "network-playground"))
-    except Exception:  # noqa: BLE001
-        base = Path.home() / ".local" / "share" / "network-playground"
-    return base / "digit_samples.npz"
+    return Path(default_path()).with_name("digit_samples.npz")
 
 
 def grey_qimage(a):
