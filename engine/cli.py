@@ -380,6 +380,8 @@ def main(argv=None):
             build_parser().print_help()
             return 2
         code = SUBCOMMANDS[args.command][2](args)
+    except BrokenPipeError:  # pragma: no cover - e.g. `nnplay ... | head` (an OSError: catch it first)
+        code = 0
     except (EngineError, OSError, ValueError) as exc:
         msg = str(exc).strip().replace("\n", " ") or type(exc).__name__
         print(f"{PROG}: error: {msg}", file=sys.stderr, flush=True)
@@ -387,8 +389,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         code = 130
-    except BrokenPipeError:  # pragma: no cover - e.g. `nnplay ... | head`
-        code = 0
     return code
 
 
