@@ -516,3 +516,16 @@ def test_exploding_but_finite_gradient_still_names_a_layer():
     div = r["diverged"]
     assert div["node"] in net.nodes and div["where"] == "exploding"
     assert div["node"] in div["message"] and "learning rate" in div["message"]
+
+
+def test_config_shares_no_dict_with_the_document_or_the_defaults():
+    from engine.training import DEFAULT_TRAINING
+
+    doc_training = {"optimizer": {"type": "sgd", "lr": 0.1}, "schedule": {"type": "exponential", "decay_rate": 0.9}}
+    cfg = TrainConfig.from_dict(doc_training)
+    assert cfg.optimizer == doc_training["optimizer"] and cfg.optimizer is not doc_training["optimizer"]
+    assert cfg.schedule is not doc_training["schedule"]
+    default = TrainConfig.from_dict({})
+    default.optimizer["lr"] = 0.5  # a caller changing its config leaves the defaults alone
+    assert DEFAULT_TRAINING["optimizer"]["lr"] == 0.001
+    assert TrainConfig.from_dict({}).optimizer["lr"] == 0.001
