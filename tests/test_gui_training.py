@@ -173,9 +173,10 @@ def test_step_then_pause_resume_and_stop(qtbot, make_dock):
     with qtbot.waitSignal(dock.epoch_finished, timeout=20000):
         qtbot.mouseClick(dock.pause_button, Qt.LeftButton)  # "Resume"
     assert dock.state == "running"
+    assert not dock.evaluation.eval_button.isEnabled()  # the weights change under it while running
     # pause, then one step moves the trainer by exactly one batch
     qtbot.mouseClick(dock.pause_button, Qt.LeftButton)
-    assert dock.state == "paused"
+    assert dock.state == "paused" and dock.evaluation.eval_button.isEnabled()
     with qtbot.waitSignal(dock.step_reported, timeout=10000,
                           check_params_cb=lambda ev: ev.get("global_step") is not None) as s3:
         dock.step()

@@ -421,6 +421,9 @@ class TrainingDock(QDockWidget):
         self.step_button.setEnabled(state in ("idle", "paused"))
         self.stop_button.setEnabled(running)
         self.reset_button.setEnabled(state == "idle")
+        # a running trainer updates the weights in place: an evaluation in the GUI thread would read
+        # a torn mix of two steps (paused, the trainer waits between mini-batches)
+        self.evaluation.eval_button.setEnabled(state != "running")
         self.controls.dataset.setEnabled(not running)
         for w in (self.controls.dev, self.controls.test, self.controls.batch, self.controls.batch_all,
                   self.controls.epochs, self.controls.optimizer, self.controls.schedule, self.controls.init,
