@@ -142,6 +142,8 @@ def test_no_activation_keeping_forward_while_a_training_thread_runs(qtbot, tmp_p
     assert panel.probs is not None  # the bars still follow the drawing
     dock.set_selected_layer("conv2")
     assert net.activations is mine
+    # the weights change in place under a run: no evaluation of a torn mix of two steps
+    assert panel.evaluate() is None and "training" in panel.eval_label.text()
     doc.set_locked(None)
     panel.update_prediction()
     assert net.activations is not mine and net.activations["conv1"].shape == (1, 16, 28, 28)

@@ -844,6 +844,10 @@ class DigitsPanel(QWidget):
         """Predict the test digits; fill the confusion matrix and show every misclassified one."""
         if self.input_shape is None:
             return None
+        if getattr(self.doc, "locked_reason", None):
+            # a training thread updates the weights in place: the scores would mix two steps
+            self.eval_label.setText("the network is training: evaluate when it is done")
+            return None
         from engine.metrics import confusion_matrix
 
         try:
