@@ -214,13 +214,8 @@ def cmd_evaluate(args):
         report = {"task": "regression", "n": int(len(y)), "mse": mse}
         _out(json.dumps(report) if args.json else f"{args.split}: {len(y)} samples, mean squared error {mse:.6f}")
         return 0
-    from .losses import get_loss
-
     # a bce_logits network outputs logits z: class 1 is z >= 0 (as the trainer scores it), not z >= 0.5
-    spec = doc.training["loss"]
-    if isinstance(spec, dict) and "type" not in spec:  # per-output losses
-        spec = spec.get(doc.network.outputs[0], "softmax_cross_entropy")
-    threshold = 0.0 if get_loss(spec).name == "bce_logits" else 0.5
+    threshold = metrics.decision_threshold(doc.training["loss"], doc.network)
     pred = metrics.predicted_classes(out, threshold=threshold)
     y = np.asarray(y)
     if y.ndim > 1:  # sequences: score every time step

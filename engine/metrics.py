@@ -21,6 +21,25 @@ import numpy as np
 from .errors import DataError
 
 
+def decision_threshold(loss_spec, network=None):
+    """Where a one-unit binary classifier switches class: 0.0 for a network trained with
+    ``bce_logits`` (its output is the logit z), else 0.5 (a sigmoid probability).
+
+    loss_spec : a document's training "loss" (a name, a {"type": ...} dict, or per-output losses, of
+        which the first output's counts when ``network`` is given).
+    """
+    from .losses import get_loss
+
+    spec = loss_spec
+    if isinstance(spec, dict) and "type" not in spec:  # per-output losses
+        first = network.outputs[0] if network is not None and network.outputs else None
+        spec = spec.get(first, next(iter(spec.values()), "softmax_cross_entropy"))
+    try:
+        return 0.0 if get_loss(spec).name == "bce_logits" else 0.5
+    except Exception:  # noqa: BLE001 - an unknown loss is reported where training starts
+        return 0.5
+
+
 def predicted_classes(outputs, threshold=0.5):
     """Class indices from network outputs.
 

@@ -562,3 +562,21 @@ def test_boundary_keeps_its_room_in_a_short_dock(qtbot, make_dock):
     dock.resize(1080, 350)
     qtbot.waitUntil(lambda: bp.thumbs.isHidden() and vb.height() >= 0.6 * bp.view.height(), timeout=5000)
     assert dock.grab().save(os.path.join(ARTIFACTS, "training_dock_spiral_short.png"))
+
+
+def test_evaluation_panel_calls_logit_outputs_at_zero(qtbot):
+    """A bce_logits network outputs z, not a probability: class 1 is z >= 0 (as the trainer scores it)."""
+    from types import SimpleNamespace
+
+    from playground.training.evaluation import EvaluationPanel
+
+    panel = EvaluationPanel()
+    qtbot.addWidget(panel)
+    z = np.array([[-2.0], [0.2], [0.3], [-0.1]], dtype=np.float32)  # logits: classes 0, 1, 1, 0
+    y = np.array([0, 1, 1, 0])
+    sets = {f"{k}_{w}": (z if k == "x" else y) for k in ("x", "y") for w in ("train", "dev", "test")}
+    splits = SimpleNamespace(task="classification", classes=["0", "1"], **sets)
+    panel.set_source(lambda x: x, splits, threshold=0.0)
+    assert panel.evaluate()["accuracy"] == 1.0
+    panel.set_source(lambda x: x, splits)  # 0.5: right for probabilities, wrong for these logits
+    assert panel.evaluate()["accuracy"] == 0.5

@@ -127,3 +127,13 @@ def test_diagnose_rejects_bad_rates():
         diagnose(0.1, 1.5, 0.2)
     with pytest.raises(DataError):
         diagnose("x", 0.1, 0.2)
+
+
+def test_decision_threshold_follows_the_loss():
+    from engine.metrics import decision_threshold
+
+    assert decision_threshold("bce_logits") == 0.0
+    assert decision_threshold({"type": "bce_logits"}) == 0.0
+    assert decision_threshold("binary_cross_entropy") == 0.5
+    assert decision_threshold("softmax_cross_entropy") == 0.5
+    assert decision_threshold({"a": "bce_logits", "b": "mse"}) == 0.0  # the first output's loss

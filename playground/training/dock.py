@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, Q
                                QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import EngineError
+from engine.metrics import decision_threshold
 
 from . import health
 from .controls import TrainingControls
@@ -347,7 +348,8 @@ class TrainingDock(QDockWidget):
         if two_d:
             self.boundary_plot.set_points(sp.x_train, sp.y_train, sp.x_test, sp.y_test,
                                           n_classes=len(sp.classes) or 2, regression=sp.task != "classification")
-        self.evaluation.set_source(self._predict, sp)
+        self.evaluation.set_source(self._predict, sp, threshold=decision_threshold(
+            (self.doc.training or {}).get("loss"), self.doc.network))
         self.status.setText(sp.describe())
         self._probe_now()
         return sp

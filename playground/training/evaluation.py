@@ -39,6 +39,7 @@ class EvaluationPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._predict = None
+        self._threshold = 0.5
         self._splits = None
         self.report = None
         self.set_combo = QComboBox()
@@ -108,10 +109,12 @@ class EvaluationPanel(QWidget):
         lay.addLayout(top)
         lay.addLayout(tables, 1)
 
-    def set_source(self, predict, splits):
-        """predict : callable x -> outputs; splits : engine.data.Splits (or None)."""
+    def set_source(self, predict, splits, threshold=0.5):
+        """predict : callable x -> outputs; splits : engine.data.Splits (or None); threshold : where a
+        one-unit output switches class (engine.metrics.decision_threshold: 0 for logits)."""
         self._predict = predict
         self._splits = splits
+        self._threshold = threshold
 
     def set_errors(self, train_error, dev_error):
         """Training and dev error rates in [0, 1] (None when unknown)."""
@@ -160,7 +163,7 @@ class EvaluationPanel(QWidget):
             out = self._predict(x)
             if isinstance(out, dict):
                 out = next(iter(out.values()))
-            pred = predicted_classes(out)
+            pred = predicted_classes(out, threshold=self._threshold)
             classes = list(sp.classes) or None
             y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 and np.shape(y)[1] == 1 else np.asarray(y)
             if y.ndim >= 2 and np.shape(pred) == y.shape and np.issubdtype(y.dtype, np.integer):
