@@ -76,7 +76,8 @@ class Parameter:
 
 
 def _snake(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """Node-name stem of a layer type: Conv2D -> conv2d, ResetAfterGRU -> reset_after_gru."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class Network:

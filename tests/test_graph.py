@@ -343,3 +343,10 @@ def test_random_dags_pass_the_gradient_check():
         assert max(errors.values()) < 1e-6, errors
 
     check()
+
+
+def test_automatic_node_names_read_like_the_layer_type():
+    from engine.graph import _snake
+
+    assert [_snake(t) for t in ("Conv2D", "GlobalAveragePooling2D", "ResetAfterGRU", "LSTM", "SimpleRNN")] == [
+        "conv2d", "global_average_pooling2d", "reset_after_gru", "lstm", "simple_rnn"]

@@ -946,8 +946,34 @@ class AvgPool2D(_Pool2D):
         return dxp[:, :, t:t + h, l:l + w]
 
 
+class _GlobalAveragePooling(Layer):
+    """Averages every channel over all its positions: (C, *spatial) -> (C,). No weights."""
+
+    family = "Convolution"
+    #: the sample layout this pooling takes, for shape errors: "(C, H, W)" or "(C, L)"
+    layout = None
+
+    def output_shape(self, input_shapes):
+        self._expect_inputs(input_shapes)
+        shape = tuple(input_shapes[0])
+        if len(shape) != self.layout.count(",") + 1:
+            raise ShapeError(f"{self.label} needs {self.layout} input, got {shape}", self.name)
+        return (shape[0],)
+
+    def forward(self, x, training=False):
+        self.output_shape([x.shape[1:]])
+        if training:
+            self._shape = x.shape
+        return x.mean(axis=tuple(range(2, x.ndim)))
+
+    def backward(self, dy):
+        shape = self._shape
+        size = int(np.prod(shape[2:]))
+        return np.broadcast_to((dy / size).reshape(dy.shape + (1,) * (len(shape) - 2)), shape).copy()
+
+
 @register
-class GlobalAveragePooling2D(Layer):
+class GlobalAveragePooling2D(_GlobalAveragePooling):
     """Averages each whole feature map to one number: (C, H, W) -> (C,).
 
     Replaces Flatten + a big Dense at the end of modern CNNs (ResNet, Inception): no weights and
@@ -956,50 +982,16 @@ class GlobalAveragePooling2D(Layer):
     Shapes: x : ndarray of shape (batch, C, H, W) -> ndarray of shape (batch, C).
     """
 
-    family = "Convolution"
+    layout = "(C, H, W)"
     description = "Averages each whole feature map to a single number: (C, H, W) becomes (C,), nothing to learn."
-
-    def output_shape(self, input_shapes):
-        self._expect_inputs(input_shapes)
-        shape = tuple(input_shapes[0])
-        if len(shape) != 3:
-            raise ShapeError(f"{self.label} needs (C, H, W) input, got {shape}", self.name)
-        return (shape[0],)
-
-    def forward(self, x, training=False):
-        self.output_shape([x.shape[1:]])
-        if training:
-            self._shape = x.shape
-        return x.mean(axis=(2, 3))
-
-    def backward(self, dy):
-        n, c, h, w = self._shape
-        return np.broadcast_to((dy / (h * w))[:, :, None, None], self._shape).copy()
 
 
 @register
-class GlobalAveragePooling1D(Layer):
+class GlobalAveragePooling1D(_GlobalAveragePooling):
     """Averages each channel over the whole length: (C, L) -> (C,).
 
     Shapes: x : ndarray of shape (batch, C, L) -> ndarray of shape (batch, C).
     """
 
-    family = "Convolution"
+    layout = "(C, L)"
     description = "Averages each channel of a sequence over its whole length: (C, L) becomes (C,), nothing to learn."
-
-    def output_shape(self, input_shapes):
-        self._expect_inputs(input_shapes)
-        shape = tuple(input_shapes[0])
-        if len(shape) != 2:
-            raise ShapeError(f"{self.label} needs (C, L) input, got {shape}", self.name)
-        return (shape[0],)
-
-    def forward(self, x, training=False):
-        self.output_shape([x.shape[1:]])
-        if training:
-            self._shape = x.shape
-        return x.mean(axis=2)
-
-    def backward(self, dy):
-        n, c, length = self._shape
-        return np.broadcast_to((dy / length)[:, :, None], self._shape).copy()
