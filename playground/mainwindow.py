@@ -33,12 +33,10 @@ AUTOSAVE_MS = 30_000
 
 
 def user_data_dir():
-    try:
-        from platformdirs import user_data_dir as udd
+    """The app's data folder (one rule for autosave, run history and samples: NNPLAY_DATA_DIR wins)."""
+    from .training.history import data_dir
 
-        return Path(udd("network-playground", "network-playground"))
-    except Exception:  # noqa: BLE001
-        return Path.home() / ".local" / "share" / "network-playground"
+    return Path(data_dir())
 
 
 def fallback_document():

@@ -125,3 +125,13 @@ def test_history_panel_overlays_two_runs(qtbot):
     drawn = panel.overlay([a], "train_loss")
     assert len(drawn) == 1 and list(drawn[0][1]) == [0.9, 0.5, 0.3]
     assert panel.curves[1].getData()[0] is None or len(panel.curves[1].getData()[0]) == 0
+
+
+def test_one_data_folder_rule_for_autosave_history_and_samples(monkeypatch, tmp_path):
+    from playground.mainwindow import user_data_dir
+    from playground.training.history import data_dir, default_path
+
+    monkeypatch.setenv("NNPLAY_DATA_DIR", str(tmp_path))
+    assert data_dir() == str(tmp_path)
+    assert user_data_dir() == tmp_path
+    assert default_path() == str(tmp_path / "runs.sqlite")

@@ -38,14 +38,20 @@ CREATE TABLE IF NOT EXISTS epochs (
 EPOCH_FIELDS = ("epoch", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "lr", "seconds")
 
 
-def default_path():
-    """Where the run database lives: $NNPLAY_DATA_DIR/runs.sqlite or the platform's user data dir."""
+def data_dir():
+    """The app's data folder (run history, autosave, own digit samples): $NNPLAY_DATA_DIR, or the
+    platform's user data folder."""
     folder = os.environ.get("NNPLAY_DATA_DIR")
     if not folder:
         import platformdirs
 
-        folder = platformdirs.user_data_dir("network-playground", "network-playground")  # as MainWindow
-    return os.path.join(folder, "runs.sqlite")
+        folder = platformdirs.user_data_dir("network-playground", "network-playground")
+    return folder
+
+
+def default_path():
+    """Where the run database lives: runs.sqlite in :func:`data_dir`."""
+    return os.path.join(data_dir(), "runs.sqlite")
 
 
 def _num(v):
