@@ -225,5 +225,8 @@ def diagnose(bayes_error, train_error, dev_error, tolerance=0.01):
         remedies = []
     if avoidable_bias < 0:
         verdict += " (training error is below the Bayes error you gave: check it, or the network may be overfitting)"
+    if variance < -tolerance:
+        verdict += (" (dev error is below training error: usual while dropout or data augmentation make "
+                    "training harder than the dev set, or when the dev set is small or easier)")
     return {"avoidable_bias": avoidable_bias, "variance": variance, "verdict": verdict,
             "focus": focus, "remedies": remedies}

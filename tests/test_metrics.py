@@ -137,3 +137,12 @@ def test_decision_threshold_follows_the_loss():
     assert decision_threshold("binary_cross_entropy") == 0.5
     assert decision_threshold("softmax_cross_entropy") == 0.5
     assert decision_threshold({"a": "bce_logits", "b": "mse"}) == 0.0  # the first output's loss
+
+
+def test_diagnosis_explains_a_dev_error_below_training_error():
+    from engine.metrics import diagnose
+
+    d = diagnose(0.0, 0.30, 0.26)
+    assert d["variance"] < 0
+    assert "dev error is below training error" in d["verdict"]
+    assert "below training error" not in diagnose(0.0, 0.30, 0.30)["verdict"]
