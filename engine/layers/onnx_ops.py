@@ -112,20 +112,14 @@ class Take(Layer):
         return dx
 
 
-@register
-class LogSoftmax(Layer):
-    """log(softmax(x)) along one axis: the log-probabilities a classifier's last layer gives.
-
-    axis : per-sample axis (default -1, the last).
-    """
+class _AxisLayer(Layer):
+    """A one-input, shape-keeping layer that works along one per-sample ``axis``."""
 
     family = "Activations"
-    description = "Log of the softmax probabilities along an axis: log p(class | x), computed stably."
 
     def __init__(self, axis=-1, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self.axis = int(axis)
-        self._p = None
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -134,6 +128,20 @@ class LogSoftmax(Layer):
         self._expect_inputs(input_shapes)
         _norm_axis(self.axis, len(input_shapes[0]), self)
         return tuple(input_shapes[0])
+
+
+@register
+class LogSoftmax(_AxisLayer):
+    """log(softmax(x)) along one axis: the log-probabilities a classifier's last layer gives.
+
+    axis : per-sample axis (default -1, the last).
+    """
+
+    description = "Log of the softmax probabilities along an axis: log p(class | x), computed stably."
+
+    def __init__(self, axis=-1, name=None, trainable=True):
+        super().__init__(axis=axis, name=name, trainable=trainable)
+        self._p = None
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, *sample); same shape out."""
@@ -150,27 +158,17 @@ class LogSoftmax(Layer):
 
 
 @register
-class SoftmaxAxis(Layer):
+class SoftmaxAxis(_AxisLayer):
     """Softmax along any per-sample axis (e.g. over channels of (C, H, W) maps).
 
     axis : per-sample axis (default 0, the channels).
     """
 
-    family = "Activations"
     description = "Softmax along a chosen axis: turns scores into probabilities that sum to 1 on that axis."
 
     def __init__(self, axis=0, name=None, trainable=True):
-        super().__init__(name=name, trainable=trainable)
-        self.axis = int(axis)
+        super().__init__(axis=axis, name=name, trainable=trainable)
         self._cache = None
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
-
-    def output_shape(self, input_shapes):
-        self._expect_inputs(input_shapes)
-        _norm_axis(self.axis, len(input_shapes[0]), self)
-        return tuple(input_shapes[0])
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, *sample); same shape out."""
