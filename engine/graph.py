@@ -88,7 +88,6 @@ class Network:
         self.nodes = {}  # insertion-ordered: name -> Node
         self._outputs = None  # None: every node no one reads
         self.dtype = np.float32
-        self.activations = {}  # node -> last forward output (references, for statistics)
         self._order = None
 
     # -- editing -------------------------------------------------------------------------------
@@ -447,14 +446,30 @@ class Network:
             raise GraphError(f"the network has {len(names)} inputs: pass a dict of arrays")
         return {names[0]: x}
 
-    def forward(self, x, training=False, keep=None):
+    def forward(self, x, training=False):
         """Run the network on a batch.
 
         x : ndarray of shape (batch, *input_shape), or a dict input name -> array.
         Returns the output array, or a dict output name -> array when there are several outputs.
-        ``keep`` (a set of node names, or True for all) makes the outputs of those nodes
-        available in ``self.activations`` afterwards.
+        With ``training=True`` the layers cache what ``backward`` needs; an inference forward
+        (``training=False``) leaves every cache alone, so it may run between a training forward
+        and its backward. To see the outputs of inner nodes use ``forward_with_activations``.
         """
+        return self._run(x, training, None)[0]
+
+    def forward_with_activations(self, x, keep=True, training=False):
+        """Run the network and also return the outputs of inner nodes, for this call only.
+
+        x : ndarray of shape (batch, *input_shape), or a dict input name -> array.
+        keep : True for every node that runs, or a collection of node names.
+        Returns ``(output, activations)``: the output as ``forward`` returns it and a new dict
+        node name -> ndarray of shape (batch, *node_output_shape) (references to the arrays the
+        layers produced: read them, do not write into them). Nothing is stored on the network,
+        so an inspection from another thread never replaces what a training run looks at.
+        """
+        return self._run(x, training, keep if keep is True else set(keep or ()))
+
+    def _run(self, x, training, keep):
         if not self.built:
             self.build()
         feed = self._feed(x)
@@ -486,11 +501,9 @@ class Network:
             for src in node.inputs:
                 if last_use.get(src) == i and src not in outputs:
                     values.pop(src, None)
-        if keep:  # only a forward that asks replaces them (another thread may be predicting)
-            self.activations = kept
         if len(outputs) == 1:
-            return values[outputs[0]]
-        return {o: values[o] for o in outputs}
+            return values[outputs[0]], kept
+        return {o: values[o] for o in outputs}, kept
 
     def _needed_order(self, outputs):
         """Topological order restricted to the nodes the outputs depend on (unused nodes skipped)."""

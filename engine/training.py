@@ -649,8 +649,7 @@ class Trainer:
         saved = net.get_weights()
         try:
             with np.errstate(all="ignore"):
-                net.forward(xb, training=True, keep=True)
-            acts = dict(net.activations)
+                _, acts = net.forward_with_activations(xb, keep=True, training=True)
         except Exception:  # noqa: BLE001 - locating is best effort
             acts = {}
         finally:
@@ -794,7 +793,10 @@ class Trainer:
                     pending_snapshot = net.get_weights()
                     last_snapshot = now
                 due = single or (now - last_event >= self.throttle)
-                out = net.forward(xb, training=True, keep=True if due and self.callback else None)
+                if due and self.callback:
+                    out, acts = net.forward_with_activations(xb, keep=True, training=True)
+                else:
+                    out, acts = net.forward(xb, training=True), None
                 cost, dy = compute_cost(net, out, yb, self.loss_spec)
                 m = _n_samples(yb)
                 finite = math.isfinite(cost)
@@ -855,7 +857,7 @@ class Trainer:
                         done = self.global_step - start_step
                         time_left = elapsed / done * (total_steps - done)
                         stats = {}
-                        for name, a in net.activations.items():
+                        for name, a in (acts or {}).items():
                             if name in net.inputs:
                                 continue
                             if isinstance(a, np.ndarray) and a.dtype.kind == "f":
@@ -867,7 +869,6 @@ class Trainer:
                             "grad_norms": diagnostics.grad_norms(net), "activation_stats": stats,
                             "time_left": time_left, "elapsed": elapsed, "recent": recent,
                         })
-                        net.activations = {}
                         recent = []
                         last_event = time.perf_counter()
                 if step == self.steps_per_epoch - 1:

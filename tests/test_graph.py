@@ -140,10 +140,40 @@ def test_unused_nodes_do_not_run_and_get_zero_grads():
     net.add(Dense(3), [x], name="unused")
     net.outputs = ["used"]
     net.build()
-    net.forward(np.ones((2, 2)), training=True, keep=True)
-    assert "unused" not in net.activations and "used" in net.activations
+    _, acts = net.forward_with_activations(np.ones((2, 2)), keep=True, training=True)
+    assert "unused" not in acts and "used" in acts
     net.backward(np.ones((2, 2), dtype=np.float32))
     assert np.all(net["unused"].grads["W"] == 0)
+
+
+def test_inference_with_activations_between_training_forward_and_backward_changes_nothing():
+    """A GUI inspection (an inference forward keeping activations) may run while a training step
+    is between its forward and backward: the step's activations and gradients stay as they were,
+    and nothing is stored on the network."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 1, 4, 4))
+    dy = rng.normal(size=(5, 3))
+    other = rng.normal(size=(7, 1, 4, 4))
+
+    ref = _mlp(np.float64)
+    ref.forward(x, training=True)
+    ref.backward(dy)
+    expected = {p.name: p.grad.copy() for p in ref.parameters()}
+
+    net = _mlp(np.float64)
+    out, acts = net.forward_with_activations(x, keep=True, training=True)
+    before = {k: v.copy() for k, v in acts.items()}
+    attrs = set(vars(net))
+    y2, acts2 = net.forward_with_activations(other, keep={"h", "a"})
+    assert set(acts2) == {"h", "a"} and acts2["h"].shape == (7, 8) and y2.shape == (7, 3)
+    assert set(vars(net)) == attrs  # no shared state written
+    assert set(acts) == {"x", "flat", "h", "a", "logits", "p"}
+    for k, v in before.items():
+        np.testing.assert_array_equal(acts[k], v)
+    net.backward(dy)
+    for p in net.parameters():
+        np.testing.assert_array_equal(p.grad, expected[p.name])
+    np.testing.assert_allclose(out, ref.forward(x))
 
 
 def test_frozen_layer_is_skipped_by_optimizers_but_passes_gradients_on():

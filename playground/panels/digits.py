@@ -599,13 +599,12 @@ class DigitsPanel(QWidget):
             self.last_update_seconds = time.perf_counter() - t0
             self.prediction_updated.emit(None)
             return None
-        # a forward that keeps activations replaces net.activations, which a training thread (this
-        # panel's or the Training dock's, both lock the document) reads for its health statistics
-        # and divergence report: while one runs, the feature maps wait
-        maps = self._maps_visible() and not getattr(self.doc, "locked_reason", None)
+        # the feature maps come back with this call's output (nothing is stored on the network,
+        # so a training thread's own activations are never replaced)
+        maps = self._maps_visible()
         try:
-            out = net.forward(vd.as_network_input(self.digit, self.input_shape), training=False,
-                              keep=set(self.conv_nodes) if maps else None)
+            out, acts = net.forward_with_activations(vd.as_network_input(self.digit, self.input_shape),
+                                                     keep=set(self.conv_nodes) if maps else ())
         except Exception as exc:  # noqa: BLE001 - e.g. an edit in progress
             self.model_label.setText(f"<span style='color:#c33'>cannot run the network: {exc}</span>")
             self.probs = None
@@ -623,7 +622,6 @@ class DigitsPanel(QWidget):
             self.guess_label.setStyleSheet("color: gray;")
         self.label_spin.setValue(top)
         if maps:
-            acts = getattr(net, "activations", {}) or {}
             for n, (_title, label) in self.map_labels.items():
                 a = acts.get(n)
                 if a is not None and a.ndim == 4:

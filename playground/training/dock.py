@@ -747,8 +747,8 @@ class TrainingDock(QDockWidget):
             self.worker.set_selected(self.selected_layer)
             return
         if getattr(self.doc, "locked_reason", None):
-            # the Digits panel trains the network in its own thread: a probe here would replace
-            # net.activations under it (its health statistics) and read half-updated weights
+            # the Digits panel trains the network in its own thread: a probe here would read
+            # half-updated weights
             return
         net = self.doc.network
         try:

@@ -164,13 +164,13 @@ class Probe:
         dtype = net.dtype
         if self.grid is not None:
             keep = {n for n, _ in self.neurons}
-            y = net.forward(self.grid.astype(dtype), training=False, keep=keep or None)
+            y, acts = net.forward_with_activations(self.grid.astype(dtype), keep=keep)
             if isinstance(y, dict):
                 y = next(iter(y.values()))
             v, kind = boundary_values(y, self.task)
             out["boundary"] = (v.reshape(GRID, GRID), kind)
             for n, units in self.neurons:
-                a = net.activations.get(n)
+                a = acts.get(n)
                 if a is None:
                     continue
                 a = np.asarray(a, dtype=np.float64).reshape(len(self.grid), -1)
@@ -181,9 +181,9 @@ class Probe:
             layer = net.nodes[sel].layer
             if self.batch is not None:
                 try:
-                    net.forward(self.batch.astype(dtype) if self.batch.dtype.kind == "f" else self.batch,
-                                training=False, keep={sel})
-                    out["act_hist"] = histogram(net.activations.get(sel))
+                    _, acts = net.forward_with_activations(
+                        self.batch.astype(dtype) if self.batch.dtype.kind == "f" else self.batch, keep={sel})
+                    out["act_hist"] = histogram(acts.get(sel))
                 except EngineError:
                     pass
             # a layer without weights (an activation) shows the weights of the layer feeding it
