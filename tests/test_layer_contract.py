@@ -60,3 +60,30 @@ def test_inference_between_forward_and_backward_changes_nothing(type_name):
         for k in ref_grads:
             np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-12, atol=1e-12,
                                        err_msg=f"{type_name}: gradient of {k} changed")
+
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_backward_before_a_training_forward_raises_one_clear_error(type_name):
+    """Every layer type, even one whose backward needs no cache (Flatten, Dropout, Transpose),
+    refuses a backward before any forward(training=True) with the same RuntimeError (not an
+    AttributeError/TypeError from a missing cache); an inference forward does not count."""
+    if type_name == "Input":
+        examples = [{"config": {"shape": [3]}, "input_shapes": []}]
+    else:
+        examples = LAYER_EXAMPLES[type_name]
+    for example in examples:
+        shapes = [tuple(s) for s in example["input_shapes"]]
+        layer = layer_from_config(type_name, {**copy.deepcopy(example["config"]), "name": "node"})
+        layer.build(shapes, rng=np.random.default_rng(1), dtype=np.float64)
+        rng = np.random.default_rng(0)
+        dy = np.ones((3,) + tuple(layer.output_shape(shapes)))
+        message = "'node': backward needs a forward pass with training=True first"
+        with pytest.raises(RuntimeError, match=message):
+            layer.backward(dy)
+        xs = _inputs(layer, shapes, rng) if shapes else [rng.standard_normal((3, 3))]
+        layer.forward(*xs, training=False)
+        with pytest.raises(RuntimeError, match=message):
+            layer.backward(dy)
+        y = layer.forward(*xs, training=True)
+        dx = layer.backward(np.ones(np.shape(y)))
+        assert dx is None or isinstance(dx, (np.ndarray, tuple, list))

@@ -20,6 +20,8 @@ Optimizers update ``params[k]`` in place, so a layer must never rebind a paramet
 ``build``.
 """
 
+import functools
+
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
@@ -48,11 +50,40 @@ def layer_from_config(type_name, config):
         raise ConfigError(f"bad settings for {type_name}: {exc}") from None
 
 
+def _noting_training_forward(forward):
+    """Wrap a layer's forward so that a training forward is remembered (see ``_checked_backward``)."""
+    @functools.wraps(forward)
+    def wrapper(self, *xs, training=False, **kwargs):
+        y = forward(self, *xs, training=training, **kwargs)
+        if training:
+            self._trained_forward = True
+        return y
+    wrapper._notes_training = True
+    return wrapper
+
+
+def _checked_backward(backward):
+    """Wrap a layer's backward so that one without a training forward first raises the same clear
+    RuntimeError for every layer type (not an AttributeError from a missing cache)."""
+    @functools.wraps(backward)
+    def wrapper(self, dy, *args, **kwargs):
+        if not self._trained_forward:
+            raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
+        return backward(self, dy, *args, **kwargs)
+    wrapper._notes_training = True
+    return wrapper
+
+
 class Layer:
     """Base class of all layers.
 
-    Subclasses set the class attributes below and override the methods they need.
+    Subclasses set the class attributes below and override the methods they need. Every
+    subclass's ``forward`` and ``backward`` are wrapped (``__init_subclass__``) so that a
+    ``backward`` before any ``forward(training=True)`` raises one RuntimeError message.
     """
+
+    #: set by the first forward(training=True); backward refuses to run before it.
+    _trained_forward = False
 
     #: number of inputs the layer takes; ``None`` means "one or more" (Add, Concatenate).
     n_inputs = 1
@@ -76,6 +107,13 @@ class Layer:
         self.input_shapes = None
         #: what an ``initializer="auto"`` setting resolves to; set by Network.build ("he"/"xavier").
         self.init_hint = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("forward", _noting_training_forward), ("backward", _checked_backward)):
+            fn = cls.__dict__.get(name)
+            if callable(fn) and not getattr(fn, "_notes_training", False):
+                setattr(cls, name, wrap(fn))
 
     # -- configuration -------------------------------------------------------------------------
     def get_config(self):
