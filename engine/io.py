@@ -51,6 +51,9 @@ class Document:
     data: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_DATA))
     extra: dict = field(default_factory=dict)
     path: str = None
+    #: set by ``load_model``: {"loaded", "missing", "unexpected", "mismatched"}, each a sorted list
+    #: of weight keys ("node/key"; only "loaded" is non-empty after a strict load); None otherwise.
+    weights_report: dict = None
 
     def to_dict(self):
         return document_to_dict(self)
@@ -273,18 +276,42 @@ def save_model(doc, path):
 
 
 def load_model(path, strict=True):
-    """Read a model file: returns a :class:`Document` whose network is built and holds the weights."""
+    """Read a model file: returns a :class:`Document` whose network is built and holds the weights.
+
+    strict : True (the default): the saved weights must match the graph exactly (every parameter
+        and buffer present with its shape, nothing extra), else a DocumentError names the
+        difference. False: load the arrays whose key and shape match, keep the fresh initial
+        values for the rest, and report what happened in ``doc.weights_report``
+        ({"loaded", "missing", "unexpected", "mismatched"}: lists of "node/key"), e.g. to reuse
+        trained layers after editing the graph (transfer learning).
+    """
     path = os.fspath(path)
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return model_from_bytes(raw, path=path)
+    return model_from_bytes(raw, path=path, strict=strict)
 
 
-def model_from_bytes(raw, path=None):
-    """A built Document with weights from the bytes of a model file."""
+def _weight_shapes(network):
+    """{"node/key": shape} of every parameter and buffer of a built network (no copies)."""
+    shapes = {}
+    for name, node in network.nodes.items():
+        for k, v in node.layer.params.items():
+            shapes[f"{name}/{k}"] = v.shape
+        for k, v in node.layer.buffers().items():
+            shapes[f"{name}/{k}"] = v.shape
+    return shapes
+
+
+def _some(keys, n=5):
+    keys = sorted(keys)
+    return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def model_from_bytes(raw, path=None, strict=True):
+    """A built Document with weights from the bytes of a model file (``strict`` as in load_model)."""
     where = f"{path}: " if path else ""
     try:
         z = np.load(_io.BytesIO(raw), allow_pickle=False)
@@ -310,13 +337,32 @@ def model_from_bytes(raw, path=None):
         for k, v in weights.items():
             if not np.issubdtype(v.dtype, np.number):
                 raise DocumentError(f"{where}weight {k} is not numeric")
-        doc.network.set_weights(weights, strict=True)
+        shapes = _weight_shapes(doc.network)
+        missing = [k for k in shapes if k not in weights]
+        unexpected = [k for k in weights if k not in shapes]
+        mismatched = [k for k in shapes if k in weights and tuple(weights[k].shape) != tuple(shapes[k])]
+        if strict:
+            if mismatched:
+                k = sorted(mismatched)[0]
+                raise DocumentError(f"{where}the weights do not fit the network: {k} has shape "
+                                    f"{tuple(weights[k].shape)}, the layer needs {tuple(shapes[k])}")
+            if missing:
+                raise DocumentError(f"{where}the weights do not fit the network: no saved weights for "
+                                    f"{_some(missing)}")
+            if unexpected:
+                raise DocumentError(f"{where}the weights do not fit the network: saved weights for "
+                                    f"{_some(unexpected)}, which the network does not have")
+        bad = set(mismatched)
+        fitting = {k: v for k, v in weights.items() if k in shapes and k not in bad}
+        doc.network.set_weights(fitting, strict=False)
     except (ShapeError, ConfigError) as exc:
         raise DocumentError(f"{where}the weights do not fit the network: {exc}") from None
     except EngineError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise DocumentError(f"{where}corrupt model file ({type(exc).__name__}: {exc})") from None
+    doc.weights_report = {"loaded": sorted(fitting), "missing": sorted(missing),
+                          "unexpected": sorted(unexpected), "mismatched": sorted(mismatched)}
     return doc
 
 

@@ -207,6 +207,42 @@ def test_corrupt_model_files(tmp_path, tiny_document):
         load_model(tmp_path / "missing.npz")
 
 
+def test_load_model_strict_and_lenient(tmp_path, tiny_document):
+    """strict: the saved weights must match the graph exactly (an extra array is refused too);
+    strict=False loads what fits and reports the rest."""
+    doc = document_from_dict(tiny_document)
+    doc.network.build(seed=5)
+    path = tmp_path / "m.npz"
+    save_model(doc, path)
+    saved = doc.network.get_weights()
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    assert load_model(path).weights_report == {"loaded": sorted(saved), "missing": [],
+                                               "unexpected": [], "mismatched": []}
+    other = sorted(k for k in saved if k != "hidden/W")[0]
+    edited = dict(arrays)
+    edited["ghost/W"] = np.ones((2, 2), np.float32)       # a layer the graph does not have
+    edited["hidden/W"] = np.zeros((3, 3), np.float32)     # a layer whose size changed
+    del edited[other]                                      # a layer added after training
+    np.savez(tmp_path / "edited.npz", **edited)
+    with pytest.raises(DocumentError, match="do not fit"):
+        load_model(tmp_path / "edited.npz")
+    extra_only = dict(arrays, **{"ghost/W": np.ones((2, 2), np.float32)})
+    np.savez(tmp_path / "extra.npz", **extra_only)
+    with pytest.raises(DocumentError, match="ghost/W"):
+        load_model(tmp_path / "extra.npz", strict=True)
+    lenient = load_model(tmp_path / "edited.npz", strict=False)
+    report = lenient.weights_report
+    assert report["unexpected"] == ["ghost/W"] and report["mismatched"] == ["hidden/W"]
+    assert report["missing"] == [other]
+    assert set(report["loaded"]) == set(saved) - {"hidden/W", other}
+    got = lenient.network.get_weights()
+    for k in report["loaded"]:
+        np.testing.assert_array_equal(got[k], saved[k])
+    assert got["hidden/W"].shape == saved["hidden/W"].shape and not np.array_equal(got["hidden/W"], 0)
+    assert np.all(np.isfinite(lenient.network.predict(np.ones((2, 2), np.float32))))
+
+
 def test_model_files_are_never_unpickled(tmp_path, tiny_document):
     doc = document_from_dict(tiny_document)
     path = tmp_path / "m.npz"

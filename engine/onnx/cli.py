@@ -41,8 +41,8 @@ def cmd_import(args):
     from .check import load_onnx_file
     from .importer import import_onnx
 
-    net = import_onnx(args.onnx)
-    model = load_onnx_file(args.onnx)
+    model = load_onnx_file(args.onnx)  # read and checked once: the network and the description
+    net = import_onnx(args.onnx, model=model)
     name = args.name or os.path.splitext(os.path.basename(args.onnx))[0]
     desc = model.doc_string or f"imported from {os.path.basename(args.onnx)}"
     if model.producer_name:

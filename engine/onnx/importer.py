@@ -1298,15 +1298,18 @@ def network_from_onnx(model, batch=None, composites=True):
     return net
 
 
-def import_onnx(path, composites=True):
+def import_onnx(path, composites=True, model=None):
     """Read an .onnx file and return a built :class:`~engine.graph.Network` with its weights.
 
+    model : the ``onnx.ModelProto`` of ``path`` when the caller has already read it with
+        ``check.load_onnx_file`` (the file is then not read again; ``path`` only names it in messages).
     A truncated or corrupted file raises DocumentError; unsupported operators or attributes raise
     one :class:`UnsupportedOnnxError` (a ConfigError) listing all of them.
     """
     from .check import load_onnx_file
 
-    model = load_onnx_file(path)
+    if model is None:
+        model = load_onnx_file(path)
     try:
         return network_from_onnx(model, composites=composites)
     except UnsupportedOnnxError as exc:
