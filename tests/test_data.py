@@ -164,6 +164,61 @@ def test_digits_per_class_option():
         load_dataset({"name": "digits", "options": {"per_class": 501}})
 
 
+def test_cached_digits_are_read_only_so_no_caller_corrupts_them():
+    from engine.data import digits_arrays
+
+    images, labels = digits_arrays()
+    first, label0 = images[0].copy(), int(labels[0])
+    with pytest.raises(ValueError):
+        images[0] = 255
+    with pytest.raises(ValueError):
+        labels[:] = 0
+    with pytest.raises(ValueError):
+        images.setflags(write=True)  # a view of the cache cannot be made writable
+    with pytest.raises(ValueError):
+        np.add(images, 1, out=images)
+    again_images, again_labels = digits_arrays()
+    np.testing.assert_array_equal(again_images[0], first)
+    assert int(again_labels[0]) == label0
+    mine = images.copy()  # a copy is the caller's own
+    mine[0] = 0
+    assert digits_arrays()[0][0].any()
+    s = load_dataset({"name": "digits", "options": {"per_class": 5}})
+    s.x_train[0] = 7.0  # the splits are fresh arrays, free to edit
+    assert digits_arrays()[0].max() == 255
+
+
+@pytest.mark.parametrize("augment", [None, {"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 0.3}])
+@pytest.mark.parametrize("batch_size", [16, 1000])  # minibatches, and batch gradient descent
+def test_training_and_augmentation_never_write_into_the_data(augment, batch_size):
+    """Training (with or without augmentation, minibatches or the whole set as one batch) reads
+    the data and never writes into it: every split is made read-only, so one write would raise."""
+    from engine import Network
+    from engine.layers import Activation, Dense, Flatten, Input
+    from engine.training import Trainer
+    from engine.data import digits_arrays
+
+    cache = digits_arrays()[0].copy()
+    s = load_dataset({"name": "digits", "options": {"per_class": 8}, "split": {"dev": 0.25, "test": 0.25}})
+    frozen = {}
+    for k in ("x_train", "y_train", "x_dev", "y_dev", "x_test", "y_test"):
+        a = getattr(s, k)
+        frozen[k] = a.copy()
+        a.setflags(write=False)
+    net = Network()
+    h = net.add(Input((1, 28, 28)), name="x")
+    h = net.add(Flatten(), [h], name="flat")
+    h = net.add(Dense(16), [h], name="hidden")
+    h = net.add(Activation("relu"), [h], name="relu")
+    net.add(Dense(10), [h], name="logits")
+    result = Trainer(net, s, {"epochs": 2, "batch_size": batch_size, "seed": 0, "augment": augment},
+                     callback=lambda e: None, throttle=0).run()
+    assert result["stopped"] == "finished"
+    for k, a in frozen.items():
+        np.testing.assert_array_equal(getattr(s, k), a)
+    np.testing.assert_array_equal(digits_arrays()[0], cache)
+
+
 # -- full MNIST: IDX / npz ------------------------------------------------------------------------
 def _fake_mnist(folder, n_train=30, n_test=10, gz=True):
     rng = np.random.default_rng(0)

@@ -26,15 +26,23 @@ _cache = {}
 
 
 def digits_arrays(path=DIGITS_PATH):
-    """The bundled images and labels: uint8 arrays of shape (5000, 28, 28) and (5000,)."""
+    """The bundled images and labels: uint8 arrays of shape (5000, 28, 28) and (5000,).
+
+    They are read once and shared, so they come back as read-only views: an in-place edit by one
+    caller (``images[0] = 0``) raises ValueError instead of corrupting everyone's digits. Copy
+    (``images.copy()``) to edit.
+    """
     if path not in _cache:
         try:
             with np.load(path, allow_pickle=False) as z:
                 images, labels = z["images"], z["labels"]
         except (OSError, KeyError, ValueError) as exc:
             raise DataError(f"cannot read the bundled digits at {path}: {exc}") from None
-        _cache[path] = (images, labels)
-    return _cache[path]
+        # kept over immutable bytes: neither these arrays nor any view of them can be made writable
+        _cache[path] = tuple(np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
+                             for a in (images, labels))
+    images, labels = _cache[path]
+    return images.view(), labels.view()
 
 
 def to_inputs(images):
