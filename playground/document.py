@@ -179,6 +179,9 @@ class NetworkDocument(QObject):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        #: counts graph changes (edits, undo/redo, open, a swapped network): caches key on it
+        self.revision = 0
+        self._rows_cache = None  # (key, rows) of summary_rows()
         self.network = Network()
         self.name = "untitled"
         self.description = ""
@@ -190,6 +193,26 @@ class NetworkDocument(QObject):
 
     def _on_clean_changed(self, clean):
         self.modified_changed.emit(not clean)
+
+    @property
+    def network(self):
+        """The live :class:`engine.graph.Network` (replacing it counts as a graph change)."""
+        return self._network
+
+    @network.setter
+    def network(self, network):
+        self._network = network
+        self.revision += 1
+
+    def summary_rows(self):
+        """``network.summary_rows()`` computed once per graph change and shared by its readers
+        (the canvas scene and the inspector both show it after every edit). The rows are shared:
+        read them, do not modify them."""
+        net = self.network
+        key = (self.revision, net.built)  # a build sets input_shapes, which some notes read
+        if self._rows_cache is None or self._rows_cache[0] != key:
+            self._rows_cache = (key, net.summary_rows())
+        return self._rows_cache[1]
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -457,6 +480,7 @@ class NetworkDocument(QObject):
         net.nodes = nodes
         net._outputs = list(cfg["outputs"]) if cfg.get("outputs") is not None else None
         net._changed()
+        self.revision += 1
         for s, d in sorted(old_links - new_links):
             self.link_removed.emit(s, d)
         for n in removed:

@@ -402,3 +402,42 @@ def test_palette_is_wide_enough_for_every_name(qtbot):
     assert pal.tree.width() >= pal.names_width()
     assert text_room >= fm.horizontalAdvance(longest), (longest, text_room)
     assert f"<b>{longest}</b>" in item.toolTip(0)  # the full name also in the tooltip
+
+
+def test_an_edit_computes_the_summary_once_for_scene_and_inspector(editor, qtbot, monkeypatch):
+    """The scene (every node's shape/params) and the inspector (the current node's) both show
+    the summary after each edit: it is computed once per document change and shared."""
+    from engine.graph import Network
+
+    doc, scene, view, inspector = editor
+    calls = []
+    original = Network.summary_rows
+
+    def counting(net):
+        if net is doc.network:
+            calls.append(doc.revision)
+        return original(net)
+
+    monkeypatch.setattr(Network, "summary_rows", counting)
+    scene.select_node("h")
+    assert inspector.current == "h"
+    calls.clear()
+    doc.set_layer_option("h", "units", 5, merge=False)
+    assert len(calls) == 1
+    assert scene.nodes["h"].out_shape == (5,) and scene.nodes["h"].params == 6 * 5 + 5
+    assert "35" in inspector.info.text()  # the inspector's parameter count follows the edit
+    calls.clear()
+    doc.undo_stack.undo()
+    assert len(calls) == 1
+    assert scene.nodes["h"].params == 6 * 8 + 8 and "56" in inspector.info.text()
+    # nothing changed: asking again reuses the rows; building (input_shapes set) recomputes them
+    calls.clear()
+    assert doc.summary_rows() is doc.summary_rows() and not calls
+    doc.network.build()
+    doc.summary_rows()
+    assert len(calls) == 1
+    # a swapped network (ONNX import keeps its weights this way) is a change too
+    swapped = Network.from_config(doc.network.get_config())
+    doc.network = swapped
+    assert [r["name"] for r in doc.summary_rows()] == [r["name"] for r in original(swapped)]
+    assert len(calls) == 2

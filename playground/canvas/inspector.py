@@ -443,7 +443,7 @@ class InspectorWidget(QWidget):
         if not self.current or self.current not in self.document.network.nodes:
             self.info.setText("")
             return
-        row = next((r for r in self.document.network.summary_rows() if r["name"] == self.current), None)
+        row = next((r for r in self.document.summary_rows() if r["name"] == self.current), None)
         if row is None:
             return
         parts = [f"<b>Output shape</b> {format_shape(row['shape'])} per sample",

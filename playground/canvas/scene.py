@@ -196,7 +196,7 @@ class CanvasScene(QGraphicsScene):
     def refresh_info(self):
         """Recompute every node's output shape, parameter count and error (live, no data)."""
         try:
-            rows = self.document.network.summary_rows()
+            rows = self.document.summary_rows()
         except EngineError as exc:  # a broken graph: show it on the culprit if known
             rows = []
             self.message.emit(str(exc))
