@@ -78,6 +78,25 @@ def conv_reference(x, W, b, stride, pads, dilation):
     return y
 
 
+@pytest.fixture(params=["im2col", "shift"])
+def kernels(request, monkeypatch):
+    """Run a test with each convolution kernel: im2col, and the stride-1 shift kernels (which
+    normally start at 16 input channels: forced here for the small test layers)."""
+    import engine.layers.conv as conv
+
+    if request.param == "shift":
+        if not conv.blas.AVAILABLE:
+            pytest.skip("no direct BLAS binding here: the shift kernels are off")
+        monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS", 1)
+    else:
+        monkeypatch.setattr(conv, "SHIFT_KERNELS", False)
+    return request.param
+
+
+def _uses_shift(layer):
+    return bool(layer._cache[5])
+
+
 COMBOS = [
     dict(kernel_size=3, stride=1, padding="valid", dilation=1),
     dict(kernel_size=3, stride=1, padding="same", dilation=1),
@@ -86,21 +105,26 @@ COMBOS = [
     dict(kernel_size=3, stride=1, padding=2, dilation=2),
     dict(kernel_size=2, stride=3, padding="valid", dilation=(1, 2)),
     dict(kernel_size=4, stride=2, padding="same", dilation=1),
+    # stride 1 with asymmetric 'same' padding (t=1, b=2), more padding than the kernel needs, and 1x1
+    dict(kernel_size=4, stride=1, padding="same", dilation=1),
+    dict(kernel_size=(3, 2), stride=1, padding=(3, 2), dilation=1),
+    dict(kernel_size=1, stride=1, padding="valid", dilation=1),
 ]
 
 
 @pytest.mark.parametrize("combo", COMBOS)
-def test_conv2d_matches_nested_loop_reference(combo):
+def test_conv2d_matches_nested_loop_reference(combo, kernels):
     rng = np.random.default_rng(1)
     layer = Conv2D(filters=3, **combo, name="c")
     shape = (2, 7, 8)
     layer.build([shape], rng, np.float64)
     layer.params["b"][:] = rng.standard_normal(3)
-    x = rng.standard_normal((2,) + shape)
-    y = layer.forward(x)
+    x = rng.standard_normal((3,) + shape)
+    y = layer.forward(x, training=True)
+    assert _uses_shift(layer) == (kernels == "shift" and layer.stride == (1, 1) and layer.kernel_size != (1, 1))
     _, ((t, bo), (l, r)) = layer._geometry(shape)
     ref = conv_reference(x, layer.params["W"], layer.params["b"], layer.stride, ((t, bo), (l, r)), layer.dilation)
-    assert y.shape == ref.shape == (2,) + layer.output_shape([shape])
+    assert y.shape == ref.shape == (3,) + layer.output_shape([shape])
     np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-10)
 
 
@@ -112,8 +136,8 @@ def test_same_padding_keeps_size_and_pads_are_reported():
     assert Conv2D(4, 5).output_shape([(1, 28, 28)]) == (4, 24, 24)
 
 
-@pytest.mark.parametrize("combo", COMBOS[:6])
-def test_conv2d_gradcheck_float64(combo):
+@pytest.mark.parametrize("combo", COMBOS[:6] + COMBOS[7:])
+def test_conv2d_gradcheck_float64(combo, kernels):
     rng = np.random.default_rng(2)
     layer = Conv2D(filters=2, **combo)
     layer.build([(2, 6, 7)], rng, np.float64)
@@ -123,7 +147,7 @@ def test_conv2d_gradcheck_float64(combo):
     assert max(errs.values()) < 1e-6, errs
 
 
-def test_conv2d_no_bias_and_chunked_parallel_mode_agree():
+def test_conv2d_no_bias_and_chunked_parallel_mode_agree(kernels):
     import engine.layers.conv as conv
 
     old, old_min = conv.PARALLEL, conv.CHUNK_MIN_FLOPS
@@ -142,8 +166,8 @@ def _compare_modes(conv):
     rng = np.random.default_rng(3)
     layer = Conv2D(4, 3, padding="same", use_bias=False)
     layer.build([(3, 9, 9)], rng, np.float64)
-    x = rng.standard_normal((16, 3, 9, 9))
-    dy = rng.standard_normal((16, 4, 9, 9))
+    x = rng.standard_normal((17, 3, 9, 9))  # uneven chunks
+    dy = rng.standard_normal((17, 4, 9, 9))
     y1 = layer.forward(x, training=True)
     dx1 = layer.backward(dy)
     dW1 = layer.grads["W"].copy()

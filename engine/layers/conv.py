@@ -5,22 +5,24 @@ Layout: one sample is channels first, ``(C, H, W)`` for images (the digits are `
 
 How it is computed (fast, no Python loop over pixels or samples):
 
-- *im2col*: a strided view of the zero-padded input (``numpy.lib.stride_tricks.as_strided``) lists every
-  window the filter visits; reshaping that view copies the windows into one matrix of shape
-  ``(C*kh*kw, N*Ho*Wo)``.
-- one matrix product (BLAS GEMM) with the filters reshaped to ``(F, C*kh*kw)`` gives every output
-  pixel of every filter of every sample at once.
-- backward: two more GEMMs give ``dW`` and the gradient of the windows; *col2im* adds the window
-  gradients back onto the input with one vectorised strided add per kernel offset (``kh*kw`` adds),
-  never per pixel. A stride-1 'same' convolution with enough input channels instead gets dx as the
-  "full" cross-correlation of dy with the filters rotated 180 degrees (F and C swapped): the same
-  im2col + GEMM as the forward, and dx comes out contiguous.
+- stride 1 with 16 or more input channels (most of a CNN's work): *shift kernels*. The batch is
+  zero-padded into one channel-major buffer in which every kernel tap's view of the input is a
+  window of columns; one BLAS GEMM per kernel row multiplies the filters with that window in place
+  (engine/blas.py calls BLAS with a leading dimension and accumulation, which numpy's matmul cannot),
+  so no im2col matrix is built. Backward is the same on the same buffer: dW from kh GEMMs, dx by
+  adding each tap's GEMM onto the padded gradient at the tap's offset. See :class:`_ShiftPlan`.
+- otherwise *im2col*: a strided view of the zero-padded input (``numpy.lib.stride_tricks.as_strided``)
+  lists every window the filter visits; reshaping that view copies the windows into one matrix of
+  shape ``(C*kh*kw, N*Ho*Wo)`` and one matrix product (BLAS GEMM) with the filters reshaped to
+  ``(F, C*kh*kw)`` gives every output pixel of every filter of every sample at once. Backward: two
+  more GEMMs give ``dW`` and the gradient of the windows; *col2im* adds the window gradients back onto
+  the input with one vectorised strided add per kernel offset (``kh*kw`` adds), never per pixel.
 
 Where the time goes (residual block, 64 channels 16x16, batch 32, one training step): the five
-GEMMs (two forward, two dW, one dx; the block's own input needs no gradient) are about two thirds
-of it, im2col copies and BatchNorm/ReLU passes the rest. OpenBLAS (SkylakeX kernels) runs these
-GEMMs at ~110 GFLOP/s per core, so the GEMMs alone take ~15 ms on two cores, already more than the
-whole PyTorch step (~12 ms, oneDNN); see benchmarks/bench_conv.py for the measured ratios.
+convolution passes (two forward, two dW, one dx; the block's own input needs no gradient) are about
+three quarters of it, BatchNorm/ReLU/Add passes the rest. OpenBLAS (SkylakeX kernels) runs these
+thin GEMMs (inner dimension 192) at 100-130 GFLOP/s per core against oneDNN's ~170 in PyTorch;
+benchmarks/bench_conv.py measures the ratio.
 
 ``PARALLEL`` chooses how the cores are used: ``"chunks"`` (default: the batch split across a
 thread pool, BLAS at one thread) or ``"blas"`` (one GEMM per layer, OpenBLAS' own threads).
@@ -37,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import blas
 from ..errors import ConfigError, ShapeError
 from ..initializers import check_initializer_name, get_initializer
 from .base import Layer, register
@@ -367,6 +370,137 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     return dW, db, dxp[:, :, t:t + h, l:l + w]
 
 
+# ----------------------------------------------------------------------------------------------
+# stride-1 kernels: GEMMs on shifted windows of one padded buffer (no im2col matrix)
+# ----------------------------------------------------------------------------------------------
+#: the shift kernels need BLAS with strided operands and accumulation (engine.blas); False
+#: forces the im2col kernels everywhere (kept for A/B timing and as the fallback)
+SHIFT_KERNELS = blas.AVAILABLE
+#: the shift kernels run for kernels larger than 1x1 on inputs with at least this many channels
+#: (with fewer the GEMMs are too thin and im2col's single GEMM is faster; a 1x1 convolution's
+#: im2col is its input itself). Measured, one training step of one layer, batch 64, shift/im2col
+#: time: 6 -> 16 channels 5x5 1.61, 8 -> 16 3x3 0.85-1.21, 16 -> 32 3x3 0.78, 32 -> 32 3x3 on
+#: 7x7 0.86, 32 -> 64 3x3 on 28x28 0.59, 64 -> 64 3x3 on 16x16 (batch 32) 0.80.
+SHIFT_MIN_CHANNELS = 16
+
+
+class _ShiftPlan:
+    """Index arithmetic of a stride-1 convolution computed on shifted windows of a padded buffer.
+
+    The batch is laid out channel-major as a (C, R) matrix: every image row followed by ``gw``
+    zero columns and every image followed by ``gv`` zero rows, R = N*Q*P with row pitch P = W + gw
+    and Q = H + gv rows per image, after ``base`` leading zeros. Output pixel (n, i, j) sits at
+    column r = (n*Q + i)*P + j, and kernel tap (u, v) reads column r + u*dh*P + v*dw, so for each
+    tap "the input under that tap, for every output pixel" is the column window [off, off + R) of
+    the buffer: a strided view BLAS multiplies in place, with no im2col matrix. A window running
+    off an image's right edge lands in the zero columns that end its row (which also serve as the
+    next row's left padding, so gw = max(left, right), not their sum), and likewise for rows: for a
+    3x3 'same' convolution of 16x16 images the grid is 17x17 per image, 13% more columns than
+    outputs instead of 27% with a separate zero ring. Columns that are not outputs are computed
+    too and dropped (backward gives them zero gradient).
+
+    The kw column taps are stacked: the buffer holds kw copies of the padded input shifted by
+    0, dw, ..., (kw-1)*dw columns, rows ordered (v, c), so each kernel row u is ONE GEMM with inner
+    dimension K = kw*C on the window at u*dh*P: kh GEMMs per pass instead of kh*kw thinner ones
+    (A/B on 64 channels 16x16, batch 32, 2 threads: dW 3.8 ms against 5.2 ms with kh*kw GEMMs,
+    forward equal). That is a third of im2col's copying (kw copies instead of kh*kw).
+    """
+
+    def __init__(self, x_shape, f, geo, pads):
+        kh, kw, _, _, dh, dw, ho, wo = geo
+        n, c, h, w = x_shape
+        (t, b), (l, r) = pads
+        self.n, self.c, self.h, self.w, self.f = n, c, h, w, f
+        self.kh, self.kw, self.dh, self.dw, self.ho, self.wo = kh, kw, dh, dw, ho, wo
+        self.pitch = max(w + max(l, r), wo)  # P: columns per image row (the output grid's too)
+        self.rows = max(h + max(t, b), ho)  # Q: rows per image
+        self.base = t * self.pitch + l  # leading zeros: pixel (0, 0) of image 0 sits there
+        self.cols = n * self.rows * self.pitch  # R
+        self.row_offsets = [u * dh * self.pitch for u in range(kh)]
+        self.tap_offsets = [u * dh * self.pitch + v * dw for u in range(kh) for v in range(kw)]
+        # the stacked buffer's width: the last row window ends at R + (kh-1)*dh*P
+        self.span = self.cols + self.row_offsets[-1]
+        # the padded input: the stacked copies' (kw-1)*dw extra columns, and all of the images
+        self.padded_cols = max(self.span + (kw - 1) * dw, self.base + self.cols)
+
+    def grid(self, a):
+        """The (N, Q, P) image grid of a (..., R + ...) array's first R columns, as (..., N, Q, P)."""
+        return a[..., :self.cols].reshape(a.shape[:-1] + (self.n, self.rows, self.pitch))
+
+    def row_weights(self, W):
+        """W (F, C, kh, kw) as kh matrices (F, kw*C), columns ordered (v, c) like the buffer's rows."""
+        return np.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(self.kh, self.f, self.kw * self.c)
+
+    def tap_weights_t(self, W):
+        """W (F, C, kh, kw) as kh*kw transposed taps (C, F)."""
+        return np.ascontiguousarray(W.transpose(2, 3, 1, 0)).reshape(self.kh * self.kw, self.c, self.f)
+
+    def fold_weights(self, dws):
+        """The kh row blocks (kw*C, F) of the weight gradient -> dW (F, C, kh, kw)."""
+        return dws.reshape(self.kh, self.kw, self.c, self.f).transpose(3, 2, 0, 1)
+
+    def buffer(self, x):
+        """The stacked zero-padded input, shape (kw*C, span)."""
+        n, c, h, w = x.shape
+        xc = np.zeros((c, self.padded_cols), dtype=x.dtype)
+        self.grid(xc[:, self.base:])[:, :, :h, :w] = x.transpose(1, 0, 2, 3)
+        if self.kw == 1:
+            return xc
+        xs = np.empty((self.kw, c, self.span), dtype=x.dtype)
+        for v in range(self.kw):
+            xs[v] = xc[:, v * self.dw:v * self.dw + self.span]
+        return xs.reshape(self.kw * c, self.span)
+
+    def on_grid(self, dy, channels_first):
+        """dy (N, F, Ho, Wo) placed on the padded grid, zero elsewhere: (F, R) or (R, F)."""
+        if channels_first:
+            g = np.zeros((self.f, self.cols), dtype=dy.dtype)
+            self.grid(g)[:, :, :self.ho, :self.wo] = dy.transpose(1, 0, 2, 3)
+        else:
+            g = np.zeros((self.cols, self.f), dtype=dy.dtype)
+            g.reshape(self.n, self.rows, self.pitch, self.f)[:, :self.ho, :self.wo] = dy.transpose(0, 2, 3, 1)
+        return g
+
+
+def _shift_forward(x, W, bias, geo, pads, dest=None):
+    """Stride-1 convolution of x (N, C, H, W): y (N, F, Ho, Wo) and the cache backward needs."""
+    plan = _ShiftPlan(x.shape, W.shape[0], geo, pads)
+    xs = plan.buffer(x)
+    wr = plan.row_weights(W)
+    yw = np.empty((plan.f, plan.cols), dtype=x.dtype)
+    for u, off in enumerate(plan.row_offsets):
+        blas.gemm(wr[u], xs[:, off:off + plan.cols], yw, beta=0.0 if u == 0 else 1.0)
+    y = np.empty((plan.n, plan.f, plan.ho, plan.wo), dtype=x.dtype) if dest is None else dest
+    y[...] = plan.grid(yw)[:, :, :plan.ho, :plan.wo].transpose(1, 0, 2, 3)
+    if bias is not None:
+        y += bias[:, None, None]
+    return y, (plan, xs)
+
+
+def _shift_backward(dy, cache, W, need_dx=True, dest=None):
+    """dW (F, C, kh, kw), db (F,) and dx (N, C, H, W) (or None) for :func:`_shift_forward`."""
+    plan, xs = cache
+    dt = dy.dtype
+    db = dy.sum(axis=(0, 2, 3))
+    dyr = plan.on_grid(dy, channels_first=False)  # (R, F)
+    dws = np.empty((plan.kh, xs.shape[0], plan.f), dtype=dt)
+    for u, off in enumerate(plan.row_offsets):
+        blas.gemm(xs[:, off:off + plan.cols], dyr, dws[u])  # (kw*C, R) @ (R, F)
+    dW = plan.fold_weights(dws)
+    if not need_dx:
+        return dW, db, None
+    del dyr
+    # dx: each tap's (C, F) @ dy (F, R) added onto the padded input at the tap's offset
+    dyc = plan.on_grid(dy, channels_first=True)  # (F, R)
+    wt = plan.tap_weights_t(W)
+    dxc = np.zeros((plan.c, plan.padded_cols), dtype=dt)
+    for k, off in enumerate(plan.tap_offsets):
+        blas.gemm(wt[k], dyc, dxc[:, off:off + plan.cols], beta=1.0)
+    dx = np.empty((plan.n, plan.c, plan.h, plan.w), dtype=dt) if dest is None else dest
+    dx[...] = plan.grid(dxc[:, plan.base:])[:, :, :plan.h, :plan.w].transpose(1, 0, 2, 3)
+    return dW, db, dx
+
+
 def _chunks(n, parts):
     step = -(-n // parts)
     return [(a, min(a + step, n)) for a in range(0, n, step)]
@@ -524,21 +658,35 @@ class Conv2D(Layer):
             _sync_blas_threads()
         kh, kw, _, _, _, _, ho, wo = geo
         flops = 2 * W.shape[0] * W[0].size * n * ho * wo
+        shift = self._use_shift(x, geo)
+        if shift:
+            wk = W if W.dtype == x.dtype else W.astype(x.dtype)
+
+            def run(xpart, dest=None):
+                return _shift_forward(xpart, wk, b, geo, pads, dest=dest)
+        else:
+            def run(xpart, dest=None):
+                return _conv_forward(xpart, wmat, b, geo, pads, dest=dest)
         if PARALLEL == "chunks" and n >= 8 and _workers() > 1 and flops >= CHUNK_MIN_FLOPS:
             # twice as many chunks as threads (at least 8 samples each): when another process
             # holds a core, the free thread takes the remaining chunks instead of the step
             # waiting for the stalled one (median block step under load 83 -> 65 ms)
             parts = _chunks(n, min(2 * _workers(), max(_workers(), n // 8)))
             y = np.empty((n, W.shape[0], ho, wo), dtype=x.dtype)  # each chunk writes its rows in place
-            res = list(_pool().map(lambda ab: _conv_forward(x[ab[0]:ab[1]], wmat, b, geo, pads,
-                                                             dest=y[ab[0]:ab[1]]), parts))
+            res = list(_pool().map(lambda ab: run(x[ab[0]:ab[1]], dest=y[ab[0]:ab[1]]), parts))
             cols = [r[1] for r in res]
         else:
-            y, cols = _conv_forward(x, wmat, b, geo, pads)
+            y, cols = run(x)
             parts = None
         if training:  # inference leaves the training cache alone
-            self._cache = (cols, pads, geo, parts, x.shape)
+            self._cache = (cols, pads, geo, parts, x.shape, shift)
         return y
+
+    def _use_shift(self, x, geo):
+        """Whether this call runs the stride-1 shift kernels (else im2col); see SHIFT_MIN_CHANNELS."""
+        kh, kw, sh, sw = geo[:4]
+        return (SHIFT_KERNELS and sh == 1 and sw == 1 and kh * kw > 1 and x.shape[1] >= SHIFT_MIN_CHANNELS
+                and x.dtype in (np.float32, np.float64))
 
     def backward(self, dy):
         """dy : ndarray of shape (batch, F, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W).
@@ -548,23 +696,37 @@ class Conv2D(Layer):
         """
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward(training=True) first")
-        cols, pads, geo, parts, x_shape = self._cache
+        cols, pads, geo, parts, x_shape, shift = self._cache
         need_dx = getattr(self, "need_input_grad", True)
         W = self.params["W"]
-        wmat = W.reshape(W.shape[0], -1)
-        if wmat.dtype != dy.dtype:
-            wmat = wmat.astype(dy.dtype)
-        if parts is None:
-            dW, db, dx = _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx)
+        if shift:
+            wk = W if W.dtype == dy.dtype else W.astype(dy.dtype)
+
+            def run(dypart, cache, part_shape, dest=None):
+                return _shift_backward(dypart, cache, wk, need_dx, dest=dest)
         else:
+            wmat = W.reshape(W.shape[0], -1)
+            if wmat.dtype != dy.dtype:
+                wmat = wmat.astype(dy.dtype)
+
+            def run(dypart, cache, part_shape, dest=None):
+                dWp, dbp, dxp = _conv_backward(dypart, cache, wmat, geo, pads, part_shape, need_dx)
+                if dest is not None and dxp is not None:
+                    dest[...] = dxp
+                return dWp, dbp, dxp
+        if parts is None:
+            dW, db, dx = run(dy, cols, x_shape)
+        else:
+            dx = np.empty(x_shape, dtype=dy.dtype) if need_dx else None
+
             def one(k):
                 a, b = parts[k]
-                return _conv_backward(dy[a:b], cols[k], wmat, geo, pads, (b - a,) + tuple(x_shape[1:]), need_dx)
+                return run(dy[a:b], cols[k], (b - a,) + tuple(x_shape[1:]),
+                           dest=None if dx is None else dx[a:b])
 
             res = list(_pool().map(one, range(len(parts))))
             dW = sum(r[0] for r in res)
             db = sum(r[1] for r in res)
-            dx = np.concatenate([r[2] for r in res], axis=0) if need_dx else None
         self.grads["W"] = dW.reshape(W.shape).astype(W.dtype, copy=False)
         if self.use_bias:
             self.grads["b"] = db.astype(W.dtype, copy=False)
