@@ -126,7 +126,8 @@ def test_train_spiral_cost_and_boundary_change(qtbot, make_dock):
     # progress and state
     assert dock.state == "idle" and dock.train_button.isEnabled()
     assert "finished" in dock.progress.format()
-    # evaluation ran on the dev set after the run
+    # evaluation ran on the dev set after the run (in its own thread)
+    qtbot.waitUntil(lambda: dock.evaluation.report is not None, timeout=30000)
     rep = dock.evaluation.report
     assert rep is not None and np.asarray(rep["confusion_matrix"]).sum() == len(dock.splits.x_dev)
     assert dock.evaluation.diagnosis is not None
@@ -290,6 +291,7 @@ def test_digits_run_screenshot(qtbot, make_dock):
     # 784 inputs: no 2-D boundary, and the tab says why (QA: it showed empty axes with no word)
     assert not dock.boundary_plot.discretize_box.isEnabled()
     assert "two input features" in dock.boundary_plot.reason.text() and not dock.boundary_plot.reason.isHidden()
+    qtbot.waitUntil(lambda: dock.evaluation.report is not None, timeout=30000)
     rep = dock.evaluation.report
     assert len(rep["classes"]) == 10
 
@@ -580,3 +582,94 @@ def test_evaluation_panel_calls_logit_outputs_at_zero(qtbot):
     assert panel.evaluate()["accuracy"] == 1.0
     panel.set_source(lambda x: x, splits)  # 0.5: right for probabilities, wrong for these logits
     assert panel.evaluate()["accuracy"] == 0.5
+
+
+def test_evaluation_runs_in_a_thread_with_a_busy_bar_and_the_same_report(qtbot):
+    """The Evaluate button predicts in a background thread (full MNIST would freeze the window):
+    a progress bar shows meanwhile, the button waits, and the report equals the one computed at once."""
+    import threading
+    from types import SimpleNamespace
+
+    from engine.layers import Dense, Input
+    from engine.graph import Network
+    from playground.training.evaluation import EVAL_CHUNK, EvaluationPanel
+
+    net = Network()
+    net.add(Input((5,)), name="x")
+    net.add(Dense(4), ["x"], name="logits")
+    net.build(seed=3)
+    rng = np.random.default_rng(0)
+    n = 2 * EVAL_CHUNK + 7  # three chunks
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    y = rng.integers(0, 4, size=n)
+    sets = {f"{k}_{w}": (x if k == "x" else y) for k in ("x", "y") for w in ("train", "dev", "test")}
+    splits = SimpleNamespace(task="classification", classes=list("abcd"), **sets)
+    panel = EvaluationPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_source(net.predict, splits)
+    expected = panel.evaluate()  # at once, in this thread
+    panel.report = None
+
+    gate, threads = threading.Event(), []
+
+    def held_predict(xb):
+        threads.append(threading.get_ident())
+        assert gate.wait(10)
+        return net.predict(xb)
+
+    panel.set_source(net.predict, splits, snapshot=lambda: held_predict)
+    progress = []
+    with qtbot.waitSignal(panel.evaluated, timeout=20000) as blocker:
+        qtbot.mouseClick(panel.eval_button, Qt.LeftButton)
+        assert panel.busy_evaluating and panel.busy.isVisible() and not panel.eval_button.isEnabled()
+        assert "Evaluating on dev" in panel.summary.text()
+        panel._thread.progressed.connect(lambda d, m: progress.append((d, m)))
+        gate.set()
+    report = blocker.args[0]
+    assert threads and threading.get_ident() not in threads and len(threads) == 3
+    assert report["confusion_matrix"] == expected["confusion_matrix"] and report["accuracy"] == expected["accuracy"]
+    assert report["n"] == n and panel.report == report
+    qtbot.waitUntil(lambda: not panel.busy_evaluating and panel.eval_button.isEnabled(), timeout=5000)
+    assert not panel.busy.isVisible() and progress and progress[-1] == (n, n)
+    assert "accuracy" in panel.summary.text()
+    # a failure in the thread is a message, not a traceback
+    panel.set_source(net.predict, splits, snapshot=lambda: (lambda xb: net.predict(xb[:, :3])))
+    panel.start_evaluation()
+    qtbot.waitUntil(lambda: not panel.busy_evaluating, timeout=10000)
+    assert panel.summary.text() == "Input 'x' expects samples of shape (5,), got (3,)"
+
+    def broken(xb):
+        raise ValueError("boom")
+
+    panel.set_source(net.predict, splits, snapshot=lambda: broken)
+    panel.start_evaluation()
+    qtbot.waitUntil(lambda: not panel.busy_evaluating, timeout=10000)
+    assert panel.summary.text() == "the evaluation failed: ValueError: boom"
+    panel.shutdown()
+
+
+def test_end_of_run_evaluation_runs_off_the_gui_thread_on_a_copy(qtbot, make_dock, monkeypatch):
+    import threading
+
+    from engine.graph import Network
+
+    dock, doc = make_dock(epochs=2)
+    seen = []
+    original = Network.predict
+
+    def recording(net, x, batch_size=512):
+        seen.append((threading.get_ident(), net is doc.network))
+        return original(net, x, batch_size)
+
+    monkeypatch.setattr(Network, "predict", recording)
+    with qtbot.waitSignal(dock.evaluation.evaluated, timeout=60000):
+        dock.train()
+    # the evaluation predicted on a copy of the network (not the live one), in another thread
+    evaluated_in = [t for t, live in seen if not live]
+    assert evaluated_in and all(t != threading.get_ident() for t in evaluated_in)
+    assert dock.evaluation.report["n"] == len(dock.splits.x_dev)
+    # at once in this thread, on the live network: the same numbers
+    again = dock.evaluation.evaluate()
+    assert again["confusion_matrix"] == dock.evaluation.report["confusion_matrix"]
+    assert again["accuracy"] == dock.evaluation.report["accuracy"]

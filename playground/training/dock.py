@@ -72,7 +72,8 @@ class TrainingDock(QDockWidget):
     training_started : a run began.
     epoch_finished(dict) : the Trainer's epoch event (epoch counts from 0).
     step_reported(dict) : a (throttled) step event.
-    training_finished(dict) : the run's result (``stopped``: finished/cancelled/diverged/...).
+    training_finished(dict) : the run's result (``stopped``: finished/cancelled/diverged/...). A
+        classification run's evaluation then runs in a thread: ``evaluation.evaluated`` follows.
     training_diverged(str, str) : node, message.
     plots_refreshed : the plots were redrawn from a snapshot.
     state_changed(str) : "idle", "running" or "paused".
@@ -349,13 +350,18 @@ class TrainingDock(QDockWidget):
             self.boundary_plot.set_points(sp.x_train, sp.y_train, sp.x_test, sp.y_test,
                                           n_classes=len(sp.classes) or 2, regression=sp.task != "classification")
         self.evaluation.set_source(self._predict, sp, threshold=decision_threshold(
-            (self.doc.training or {}).get("loss"), self.doc.network))
+            (self.doc.training or {}).get("loss"), self.doc.network), snapshot=self._predict_snapshot)
         self.status.setText(sp.describe())
         self._probe_now()
         return sp
 
     def _predict(self, x):
         return self.doc.network.predict(x)
+
+    def _predict_snapshot(self):
+        """A predict function over a copy of the network (weights included), taken now in the GUI
+        thread: a background evaluation then reads nothing that an edit or a new run changes."""
+        return self.doc.network.copy().predict
 
     # -- dock -> document ------------------------------------------------------------------------
     def _on_training_edited(self, training):
@@ -425,7 +431,7 @@ class TrainingDock(QDockWidget):
         self.reset_button.setEnabled(state == "idle")
         # a running trainer updates the weights in place: an evaluation in the GUI thread would read
         # a torn mix of two steps (paused, the trainer waits between mini-batches)
-        self.evaluation.eval_button.setEnabled(state != "running")
+        self.evaluation.set_available(state != "running")
         self.controls.dataset.setEnabled(not running)
         for w in (self.controls.dev, self.controls.test, self.controls.batch, self.controls.batch_all,
                   self.controls.epochs, self.controls.optimizer, self.controls.schedule, self.controls.init,
@@ -552,6 +558,7 @@ class TrainingDock(QDockWidget):
         """Stop training and wait for the worker (MainWindow calls this when it closes)."""
         self._poll.stop()
         self.stop(wait=True)
+        self.evaluation.shutdown()
         self._clear_tints()
 
     def closeEvent(self, event):  # noqa: N802 - Qt API
@@ -720,8 +727,8 @@ class TrainingDock(QDockWidget):
         if tr is not None and dv is not None:
             # the final evaluation (training=False) rather than the last epoch's running mean
             self.evaluation.set_errors(1 - tr, 1 - dv)
-        # the worker's last probe already shows the final weights; the evaluation runs in the
-        # next event-loop turn so the GUI never stalls for all of it at once
+        # the worker's last probe already shows the final weights; the evaluation starts in the
+        # next event-loop turn, in its own thread (on full MNIST it takes seconds)
         self._finished_result = result
         QTimer.singleShot(0, self, self._after_run)
 
@@ -732,7 +739,7 @@ class TrainingDock(QDockWidget):
         self._finished_result = None
         idle = self.worker is None or not self.worker.isRunning()
         if idle and result and self.splits is not None and self.splits.task == "classification":
-            self.evaluation.evaluate()
+            self.evaluation.start_evaluation()  # evaluation.evaluated follows when it is done
         self.training_finished.emit(result)
 
     # -- probes (boundary, histograms) -----------------------------------------------------------

@@ -8,12 +8,14 @@
   one as CSV.
 """
 
+import threading
+
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QProgressBar,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.errors import EngineError
 
@@ -27,11 +29,101 @@ def _item(text, align=Qt.AlignRight | Qt.AlignVCenter):
     return it
 
 
+#: examples per predict call of an evaluation (a multiple of Network.predict's 512-example batches,
+#: so chunking changes no number); progress is reported after each chunk.
+EVAL_CHUNK = 2048
+
+
+def _rows(x, start, stop):
+    if isinstance(x, dict):
+        return {k: v[start:stop] for k, v in x.items()}
+    return x[start:stop]
+
+
+def evaluation_report(predict, x, y, classes, threshold=0.5, progress=None, cancelled=None):
+    """Predict ``x`` in chunks and score the predicted classes against ``y`` (any thread).
+
+    predict : callable x -> outputs (an array, or a dict of them: the first is scored).
+    x : ndarray of shape (n, *input_shape) (or a dict of them); y : int class indices of shape (n,)
+        or (n, T) for sequences (label -1 marks padding, which is not scored).
+    progress : called with (examples done, n) after each chunk; cancelled : callable, True stops
+        (then None is returned). Returns ``engine.metrics.classification_report`` plus
+        ``"unit"`` ("examples" or "tokens"). Raises EngineError for bad data.
+    """
+    from engine.metrics import classification_report, predicted_classes
+
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    chunked = isinstance(x, np.ndarray) or (isinstance(x, dict) and all(isinstance(v, np.ndarray)
+                                                                        for v in x.values()))
+    step = EVAL_CHUNK if chunked else max(n, 1)
+    parts = []
+    for start in range(0, max(n, 1), step):
+        if cancelled is not None and cancelled():
+            return None
+        out = predict(_rows(x, start, start + step) if chunked else x)
+        if isinstance(out, dict):
+            out = next(iter(out.values()))
+        parts.append(np.asarray(out))
+        if progress is not None:
+            progress(min(start + step, n), n)
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    pred = predicted_classes(out, threshold=threshold)
+    y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 and np.shape(y)[1] == 1 else np.asarray(y)
+    if y.ndim >= 2 and np.shape(pred) == y.shape and np.issubdtype(y.dtype, np.integer):
+        # sequences: padding positions (label -1, which the cost ignores) are no tokens to score
+        keep = y >= 0
+        y, pred = y[keep], np.asarray(pred)[keep]
+        unit = "tokens"
+    else:
+        unit = "examples"
+    report = classification_report(y, pred, classes)
+    report["unit"] = unit
+    return report
+
+
+class EvaluationThread(QThread):
+    """Runs :func:`evaluation_report` away from the GUI thread (on full MNIST it takes seconds).
+
+    Signals (queued to the GUI thread): ``progressed(done, n)``, ``report_ready(dict)``,
+    ``failed(str)`` (a readable message). ``cancel()`` stops it before its next chunk.
+    """
+
+    progressed = Signal(int, int)
+    report_ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, predict, x, y, classes, threshold, which, parent=None):
+        super().__init__(parent)
+        self.predict, self.x, self.y = predict, x, y
+        self.classes, self.threshold, self.which = classes, threshold, which
+        self._cancel = threading.Event()
+
+    def cancel(self):
+        self._cancel.set()
+
+    def run(self):
+        try:
+            report = evaluation_report(self.predict, self.x, self.y, self.classes, self.threshold,
+                                       progress=self.progressed.emit, cancelled=self._cancel.is_set)
+        except EngineError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a thread must hand every failure to the GUI
+            self.failed.emit(f"the evaluation failed: {type(exc).__name__}: {exc}")
+            return
+        if report is not None and not self._cancel.is_set():
+            self.report_ready.emit(report)
+
+
 class EvaluationPanel(QWidget):
     """Confusion matrix, per-class scores and the bias/variance diagnosis.
 
     The dock gives it a predict function and the splits (:meth:`set_source`) and the last epoch's
-    train/dev accuracy (:meth:`set_errors`).
+    train/dev accuracy (:meth:`set_errors`). The Evaluate button and the dock's end-of-run
+    evaluation run in an :class:`EvaluationThread` (:meth:`start_evaluation`) with a progress bar;
+    :meth:`evaluate` computes the same report at once in the calling thread.
+
+    Signals: ``evaluated(dict)`` when a report is shown (either way).
     """
 
     evaluated = Signal(dict)
@@ -39,17 +131,27 @@ class EvaluationPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._predict = None
+        self._snapshot = None
         self._threshold = 0.5
         self._splits = None
+        self._source_id = 0  # bumped by set_source: a report for older data is not shown
+        self._available = True
+        self._thread = None  # the evaluation thread whose report will be shown
+        self._threads = []  # every thread still running (kept referenced until it ends)
         self.report = None
         self.set_combo = QComboBox()
         self.set_combo.addItems(["dev", "test", "train"])
         self.set_combo.setToolTip("Which split to evaluate on. Pick hyperparameters on dev; look at test "
                                   "only at the end for an unbiased estimate of the error on new data.")
         self.eval_button = QPushButton("Evaluate")
-        self.eval_button.clicked.connect(self.evaluate)
+        self.eval_button.clicked.connect(self.start_evaluation)
         self.summary = QLabel("Train a network, then evaluate it.")
         self.summary.setWordWrap(True)
+        self.busy = QProgressBar()
+        self.busy.setToolTip("The network predicts the chosen split in a background thread: the "
+                             "window stays responsive meanwhile.")
+        self.busy.setMaximumWidth(220)
+        self.busy.hide()
         self.confusion = QTableWidget()
         self.confusion.setToolTip("Confusion matrix: rows are the true classes, columns the predicted "
                                   "ones; the diagonal holds the correct predictions.")
@@ -94,6 +196,7 @@ class EvaluationPanel(QWidget):
         top.addWidget(QLabel("evaluate on"))
         top.addWidget(self.set_combo)
         top.addWidget(self.eval_button)
+        top.addWidget(self.busy)
         top.addWidget(self.summary, 1)
         tables = QHBoxLayout()
         left = QVBoxLayout()
@@ -109,12 +212,126 @@ class EvaluationPanel(QWidget):
         lay.addLayout(top)
         lay.addLayout(tables, 1)
 
-    def set_source(self, predict, splits, threshold=0.5):
+    def set_source(self, predict, splits, threshold=0.5, snapshot=None):
         """predict : callable x -> outputs; splits : engine.data.Splits (or None); threshold : where a
-        one-unit output switches class (engine.metrics.decision_threshold: 0 for logits)."""
+        one-unit output switches class (engine.metrics.decision_threshold: 0 for logits).
+        snapshot : optional callable returning a predict function over a private copy of the network,
+        called in the GUI thread when a background evaluation starts (so edits or a new run meanwhile
+        change nothing it reads); without it the background thread calls ``predict``."""
         self._predict = predict
+        self._snapshot = snapshot
         self._splits = splits
         self._threshold = threshold
+        self._source_id += 1
+
+    # -- running ---------------------------------------------------------------------------------
+    @property
+    def busy_evaluating(self):
+        """True while a background evaluation whose report will be shown runs."""
+        return self._thread is not None
+
+    def set_available(self, available):
+        """The owner allows evaluating (the dock: not while its run updates the weights)."""
+        self._available = bool(available)
+        self._update_button()
+
+    def _update_button(self):
+        self.eval_button.setEnabled(self._available and self._thread is None)
+
+    def _prepare(self):
+        """(which, x, y) of the chosen split, or None after saying in the summary why not."""
+        sp = self._splits
+        if self._predict is None or sp is None:
+            self.summary.setText("No data: pick a data set first.")
+            return None
+        if getattr(sp, "task", "classification") != "classification":
+            self.summary.setText("Confusion matrix and F1 need a classification data set.")
+            return None
+        which = self.set_combo.currentText()
+        x, y = getattr(sp, f"x_{which}"), getattr(sp, f"y_{which}")
+        if x is None or len(x) == 0:
+            self.summary.setText(f"The {which} set is empty: change the split.")
+            return None
+        return which, x, y
+
+    def start_evaluation(self):
+        """Evaluate the chosen split in a background thread; the report is shown (and ``evaluated``
+        emitted) when it is ready. Returns the thread, or None when there is nothing to evaluate.
+        A running evaluation is cancelled (its report would be older)."""
+        prepared = self._prepare()
+        if prepared is None:
+            return None
+        which, x, y = prepared
+        predict = self._predict
+        if self._snapshot is not None:
+            try:
+                predict = self._snapshot()
+            except EngineError as exc:
+                self.summary.setText(str(exc))
+                return None
+        self.cancel()
+        thread = EvaluationThread(predict, x, y, list(self._splits.classes) or None, self._threshold, which,
+                                  parent=self)
+        thread.source_id = self._source_id
+        thread.progressed.connect(self._on_progress)
+        thread.report_ready.connect(self._on_report_ready)
+        thread.failed.connect(self._on_failed)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread = thread
+        self._threads.append(thread)
+        n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+        self.busy.setRange(0, 0)  # busy until the first chunk reports
+        self.busy.setFormat(f"evaluating {which}: %v / %m")
+        self.busy.show()
+        self.summary.setText(f"Evaluating on {which} ({n} examples)\u2026")
+        self._update_button()
+        thread.start()
+        return thread
+
+    def cancel(self):
+        """Stop showing the running evaluation (its thread ends before its next chunk)."""
+        if self._thread is not None:
+            self._thread.cancel()
+            self._thread = None
+        self.busy.hide()
+        self._update_button()
+
+    def shutdown(self, timeout=5000):
+        """Cancel and wait for every evaluation thread (the dock calls this when it closes)."""
+        self.cancel()
+        for t in list(self._threads):
+            t.cancel()
+            t.wait(timeout)
+        self._threads = [t for t in self._threads if t.isRunning()]
+
+    def _on_progress(self, done, n):
+        if self.sender() is self._thread:
+            self.busy.setRange(0, max(n, 1))
+            self.busy.setValue(done)
+
+    def _on_report_ready(self, report):
+        thread = self.sender()
+        if thread is not self._thread:
+            return
+        if getattr(thread, "source_id", None) != self._source_id:
+            self.summary.setText("The data set changed during the evaluation: evaluate again.")
+            return
+        self._show_report(report, thread.which)
+
+    def _on_failed(self, message):
+        if self.sender() is self._thread:
+            self.summary.setText(message)
+
+    def _on_thread_finished(self):
+        thread = self.sender()
+        if thread in self._threads:
+            self._threads.remove(thread)
+        if thread is self._thread:
+            self._thread = None
+            self.busy.hide()
+            self._update_button()
+        if thread is not None:
+            thread.deleteLater()
 
     def set_errors(self, train_error, dev_error):
         """Training and dev error rates in [0, 1] (None when unknown)."""
@@ -144,44 +361,24 @@ class EvaluationPanel(QWidget):
         self.verdict.setText(text)
 
     def evaluate(self):
-        """Evaluate the network on the chosen split and fill the tables; returns the report."""
-        from engine.metrics import classification_report, predicted_classes
-
-        sp = self._splits
-        if self._predict is None or sp is None:
-            self.summary.setText("No data: pick a data set first.")
+        """Evaluate the network on the chosen split at once (in the calling thread) and fill the
+        tables; returns the report (None when there is nothing to evaluate or it failed)."""
+        prepared = self._prepare()
+        if prepared is None:
             return None
-        if getattr(sp, "task", "classification") != "classification":
-            self.summary.setText("Confusion matrix and F1 need a classification data set.")
-            return None
-        which = self.set_combo.currentText()
-        x, y = getattr(sp, f"x_{which}"), getattr(sp, f"y_{which}")
-        if x is None or len(x) == 0:
-            self.summary.setText(f"The {which} set is empty: change the split.")
-            return None
+        which, x, y = prepared
         try:
-            out = self._predict(x)
-            if isinstance(out, dict):
-                out = next(iter(out.values()))
-            pred = predicted_classes(out, threshold=self._threshold)
-            classes = list(sp.classes) or None
-            y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 and np.shape(y)[1] == 1 else np.asarray(y)
-            if y.ndim >= 2 and np.shape(pred) == y.shape and np.issubdtype(y.dtype, np.integer):
-                # sequences: padding positions (label -1, which the cost ignores) are no tokens to score
-                keep = y >= 0
-                y, pred = y[keep], np.asarray(pred)[keep]
-                report_unit = "tokens"
-            else:
-                report_unit = "examples"
-            report = classification_report(y, pred, classes)
+            report = evaluation_report(self._predict, x, y, list(self._splits.classes) or None, self._threshold)
         except EngineError as exc:
             self.summary.setText(str(exc))
             return None
+        self._show_report(report, which)
+        return report
+
+    def _show_report(self, report, which):
         self.report = report
-        report["unit"] = report_unit
         self._fill(report, which)
         self.evaluated.emit(report)
-        return report
 
     def _fill(self, report, which):
         names = [c["name"] for c in report["classes"]]
