@@ -304,3 +304,104 @@ def test_batchnorm_fast_passes_match_the_textbook_formulas():
     rm, rv = bn.running_mean[None, :, None, None], bn.running_var[None, :, None, None]
     np.testing.assert_allclose(y_inf, g * (xr - rm) / np.sqrt(rv + bn.epsilon) + bn.params["beta"][None, :, None, None],
                                rtol=1e-4, atol=1e-3)
+
+
+# -- batch chunks on threads (engine.parallel) ------------------------------------------------------
+@pytest.fixture
+def forced_chunks(monkeypatch):
+    """Split even tiny batches over two threads, in pieces of a few elements (the path big batches take)."""
+    from engine import parallel
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SIZE", 0)
+    monkeypatch.setattr(parallel, "MIN_CHUNK_SIZE", 1)
+    monkeypatch.setattr(parallel, "BLOCK_SIZE", 16)
+    monkeypatch.setattr(parallel, "THREAD_BLOCK_SIZE", 24)
+    parallel.set_threads(2)
+    yield parallel
+    parallel.set_threads(None)
+
+
+def _chunked_cases():
+    for type_name in ("BatchNorm", "Activation", "Add"):
+        for i, ex in enumerate(LAYER_EXAMPLES[type_name]):
+            yield pytest.param(type_name, ex, id=f"{type_name}-{i}")
+    for kind in ("relu", "leaky_relu", "sigmoid", "tanh"):
+        yield pytest.param("Activation", {"config": {"kind": kind, "alpha": 1.5 if kind == "leaky_relu" else None},
+                                          "input_shapes": [(3, 2, 5)]}, id=f"Activation-{kind}-image")
+
+
+@pytest.mark.parametrize("type_name, example", list(_chunked_cases()))
+def test_chunked_layers_match_serial_and_pass_gradcheck(forced_chunks, type_name, example):
+    """BatchNorm, activations and Add split over batch chunks and cache-sized pieces give the serial
+    results (float64, to rounding) and their float64 gradient checks pass in that mode too."""
+    from engine.layers.base import LAYER_TYPES
+
+    cls = LAYER_TYPES[type_name]
+    cfg = {k: v for k, v in example["config"].items() if v is not None}
+    shapes = [tuple(s) for s in example["input_shapes"]]
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((7,) + s) * 2 + 0.5 for s in shapes]
+    dy = rng.standard_normal((7,) + cls.from_config(dict(cfg)).output_shape(shapes))
+
+    def run(threads):
+        forced_chunks.set_threads(threads)
+        layer = cls.from_config(dict(cfg))
+        layer.build(shapes, rng=np.random.default_rng(1), dtype=np.float64)
+        for v in layer.params.values():
+            v += 0.1 * np.random.default_rng(2).standard_normal(v.shape)
+        y = layer.forward(*xs, training=True)
+        dx = layer.backward(dy.copy())
+        y_inf = layer.forward(*xs, training=False)
+        return y, dx if isinstance(dx, tuple) else (dx,), {k: v.copy() for k, v in layer.grads.items()}, y_inf
+
+    y1, dx1, g1, inf1 = run(1)
+    y2, dx2, g2, inf2 = run(2)
+    np.testing.assert_allclose(y2, y1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(inf2, inf1, rtol=1e-12, atol=1e-12)
+    for a, b in zip(dx1, dx2):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    for k in g1:
+        np.testing.assert_allclose(g2[k], g1[k], rtol=1e-10, atol=1e-12)
+    errors = layer_errors(cls.from_config(dict(cfg)), shapes, rng=np.random.default_rng(3), batch=7)
+    for key, err in errors.items():
+        assert err < 1e-6, f"{type_name} {key} (chunked): relative error {err:.2e}"
+
+
+def test_chunked_batchnorm_keeps_float32_accuracy_for_a_large_mean(forced_chunks):
+    """Chunks centred on their own means combine without cancellation (Chan's formula)."""
+    rng = np.random.default_rng(1)
+    x64 = rng.standard_normal((9, 3, 4, 4)) * 0.5 + 1000.0
+    dy64 = rng.standard_normal(x64.shape)
+    bn = BatchNorm()
+    bn.build([(3, 4, 4)])
+    x = x64.astype(np.float32)
+    y = bn.forward(x, training=True)
+    dx = bn.backward(dy64.astype(np.float32))
+    xr = x.astype(np.float64)
+    mu = xr.mean(axis=(0, 2, 3), keepdims=True)
+    var = xr.var(axis=(0, 2, 3), keepdims=True)
+    xhat = (xr - mu) / np.sqrt(var + bn.epsilon)
+    np.testing.assert_allclose(y, xhat, atol=2e-3)
+    np.testing.assert_allclose(bn.running_var, 0.1 * var.ravel() + 0.9, rtol=1e-4)
+    m = x.shape[0] * 16
+    ref = (dy64 - dy64.sum(axis=(0, 2, 3), keepdims=True) / m
+           - xhat * (dy64 * xhat).sum(axis=(0, 2, 3), keepdims=True) / m) / np.sqrt(var + bn.epsilon)
+    np.testing.assert_allclose(dx, ref, rtol=2e-3, atol=2e-3 * np.abs(ref).max())
+    np.testing.assert_allclose(bn.grads["gamma"], (dy64 * xhat).sum(axis=(0, 2, 3)), rtol=2e-3, atol=1e-2)
+
+
+def test_relu_keeps_a_boolean_mask_and_add_passes_dy_through_without_copies():
+    relu = Activation("relu")
+    x = np.array([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.25]], dtype=np.float32)
+    y = relu.forward(x, training=True)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert relu._cache.dtype == bool and y.dtype == np.float32
+    dy = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(relu.backward(dy), dy * (x > 0))
+    add = Add()
+    a, b = np.ones((2, 3)), np.full((2, 3), 2.0)
+    out = add.forward(a, b, training=True)
+    np.testing.assert_array_equal(out, 3.0)
+    assert not np.shares_memory(out, a) and a[0, 0] == 1.0  # the inputs are untouched
+    ga, gb = add.backward(dy)
+    assert ga is dy and gb is dy

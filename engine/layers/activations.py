@@ -13,6 +13,7 @@ outlives one step.
 
 import numpy as np
 
+from .. import parallel
 from .base import Layer, register
 
 ACTIVATION_KINDS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "linear", "softmax", "step")
@@ -82,16 +83,27 @@ class Activation(Layer):
         return f"{self.kind} '{self.name}'" if self.name else f"Activation({self.kind})"
 
     def forward(self, x, training=False):
-        """x : ndarray of shape (batch, ...) -> a = g(x), same shape."""
+        """x : ndarray of shape (batch, ...) -> a = g(x), same shape.
+
+        ReLU (and leaky ReLU, sigmoid, tanh) write into one preallocated output, in cache-sized
+        pieces and, for big batches, in batch chunks on threads (engine.parallel); ReLU keeps a
+        boolean mask of x > 0 for backward (a quarter of the float32 output's memory).
+        """
         k = self.kind
-        if k == "sigmoid":
+        keep = None  # what backward needs, when training
+        if k in ("relu", "leaky_relu") and x.ndim >= 1 and x.dtype.kind == "f":
+            a, mask = self._rectify(x, training)
+            keep = mask
+        elif k == "sigmoid":
             a = sigmoid(x)
         elif k == "tanh":
             a = np.tanh(x)
         elif k == "relu":
             a = np.maximum(x, 0)
+            keep = x > 0
         elif k == "leaky_relu":
             a = np.where(x > 0, x, self.alpha * x)
+            keep = x > 0
         elif k == "elu":
             a = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
         elif k == "linear":
@@ -107,12 +119,38 @@ class Activation(Layer):
             if k in ("sigmoid", "tanh", "softmax"):
                 self._cache = a
             elif k in ("relu", "leaky_relu"):
-                self._cache = x > 0
+                self._cache = keep
             elif k == "elu":
                 self._cache = (x > 0, a)
             else:
                 self._cache = x.shape
         return a
+
+    def _rectify(self, x, training):
+        """ReLU / leaky ReLU of float x into a new array (and the mask x > 0 when training)."""
+        n = x.shape[0]
+        x2 = x.reshape(n, -1)
+        row = x2.shape[1]
+        a2 = np.empty_like(x2)
+        mask2 = np.empty(x2.shape, dtype=bool) if training else None
+        parts = parallel.batch_slices(n, work=x.size)
+        bs = parallel.block_size(len(parts))
+        alpha = self.alpha
+        leaky = self.kind == "leaky_relu"
+
+        def run(sl):
+            for b in parallel.blocks(sl, row, bs) if training else (sl,):
+                xb = x2[b]
+                if not leaky:
+                    np.maximum(xb, 0, out=a2[b])
+                else:  # max(x, alpha x) for alpha <= 1, min(x, alpha x) above: x for x > 0, else alpha x
+                    np.multiply(xb, alpha, out=a2[b])
+                    (np.maximum if alpha <= 1 else np.minimum)(xb, a2[b], out=a2[b])
+                if training:
+                    np.greater(xb, 0, out=mask2[b])
+
+        parallel.map_chunks(run, parts)
+        return a2.reshape(x.shape), (None if mask2 is None else mask2.reshape(x.shape))
 
     def backward(self, dy):
         """dy : dL/da, same shape as the output -> dL/dz."""
@@ -123,6 +161,9 @@ class Activation(Layer):
         if c is None:
             raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
         k = self.kind
+        if k in ("relu", "leaky_relu", "sigmoid", "tanh") and dy.ndim >= 1 and dy.dtype.kind == "f" \
+                and getattr(c, "shape", None) == dy.shape:
+            return self._backward_elementwise(dy, c)
         if k == "sigmoid":
             return dy * c * (1 - c)
         if k == "tanh":
@@ -140,6 +181,39 @@ class Activation(Layer):
             # Jacobian-vector product: a * (dy - sum(dy * a))
             return c * (dy - (dy * c).sum(axis=-1, keepdims=True))
         return np.zeros_like(dy)  # step: zero gradient
+
+    def _backward_elementwise(self, dy, c):
+        """dz = dy * g'(z) for ReLU, leaky ReLU (c: the mask z > 0), sigmoid and tanh (c: the
+        output a), written into one new array piece by piece (no temporaries the size of dy)."""
+        n = dy.shape[0]
+        dy2 = dy.reshape(n, -1)
+        c2 = c.reshape(n, -1)
+        row = dy2.shape[1]
+        dx2 = np.empty_like(dy2)
+        parts = parallel.batch_slices(n, work=dy.size)
+        bs = parallel.block_size(len(parts))
+        k = self.kind
+        alpha = dy.dtype.type(self.alpha)
+
+        def run(sl):
+            if k == "relu":  # one pass: the mask chooses dy or 0
+                np.multiply(dy2[sl], c2[sl], out=dx2[sl])
+                return
+            for b in parallel.blocks(sl, row, bs):
+                o = dx2[b]
+                if k == "leaky_relu":  # g' = alpha + (1 - alpha) [z > 0]
+                    np.multiply(c2[b], 1 - alpha, out=o)
+                    o += alpha
+                elif k == "sigmoid":  # g' = a (1 - a)
+                    np.subtract(1, c2[b], out=o)
+                    o *= c2[b]
+                else:  # tanh: g' = 1 - a^2
+                    np.multiply(c2[b], c2[b], out=o)
+                    np.subtract(1, o, out=o)
+                o *= dy2[b]
+
+        parallel.map_chunks(run, parts)
+        return dx2.reshape(dy.shape)
 
     def notes(self):
         if self.kind == "step":

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShapeError
 from .base import Layer, register
 
@@ -73,65 +74,164 @@ class BatchNorm(Layer):
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, C, ...) -> same shape, normalized per channel.
 
-        Few passes over the data (this layer is a large share of a small CNN's step): per-channel
-        sums with einsum, one centred copy that is scaled in place into z_norm (kept for backward),
-        and gamma/beta applied as one multiply and one in-place add; the input's dtype throughout.
+        Few passes over the data (this layer is a large share of a small CNN's step), in pieces
+        that stay in the core's cache, and for big batches split over batch chunks in threads
+        (engine.parallel). Per chunk k: its per-channel mean mu_k (einsum), its values centred on
+        mu_k (kept for backward) and their sum of squares; the chunks' means and sums of squares
+        are combined exactly (Chan's parallel variance: M2 = sum_k M2_k + sum_k m_k (mu_k - mu)^2,
+        no cancellation), and the output is one multiply and one add per piece,
+        y = xc_k * s + (beta - (mu - mu_k) s) with s = gamma / sigma. The input's dtype throughout.
         """
         n, c = x.shape[0], x.shape[1]
         x3 = x.reshape(n, c, -1)
+        L = x3.shape[2]
+        row = c * L
+        x2 = x3.reshape(n, row)
         dt = x.dtype
-        gamma = self.params["gamma"].astype(dt, copy=False)
-        beta = self.params["beta"].astype(dt, copy=False)
+        gamma = self.params["gamma"].astype(np.float64)
+        beta = self.params["beta"].astype(np.float64)
         batch_stats = training and self.trainable
-        m = x3.shape[0] * x3.shape[2]
+        parts = parallel.batch_slices(n, work=x.size)
+        bs = parallel.block_size(len(parts))
+        y2 = np.empty_like(x2)
+        if not training:  # inference: one fused affine map, nothing kept
+            inv_std = 1.0 / np.sqrt(self.running_var.astype(np.float64) + self.epsilon)
+            scale = gamma * inv_std
+            scale_r = _per_position(scale, L, dt)
+            shift_r = _per_position(beta - self.running_mean.astype(np.float64) * scale, L, dt)
+
+            def affine(sl):
+                for b in parallel.blocks(sl, row, bs):
+                    np.multiply(x2[b], scale_r, out=y2[b])
+                    y2[b] += shift_r
+
+            parallel.map_chunks(affine, parts)
+            return y2.reshape(x.shape)
+
+        xc2 = np.empty_like(x2)  # the chunks' centred values, kept for backward
+        xc3 = xc2.reshape(n, c, L)
         if batch_stats:
-            mu = np.einsum("ncl->c", x3) / m
-            xhat = x3 - mu.astype(dt, copy=False)[None, :, None]  # centred (a new array)
-            var = np.einsum("ncl,ncl->c", xhat, xhat) / m  # two-pass variance: no cancellation
+            def centre(sl):
+                cnt = (sl.stop - sl.start) * L
+                mu_k = np.einsum("ncl->c", x3[sl]).astype(np.float64) / cnt
+                mu_r = _per_position(mu_k, L, dt)
+                m2 = np.zeros(c)
+                for b in parallel.blocks(sl, row, bs):
+                    np.subtract(x2[b], mu_r, out=xc2[b])
+                    xb = xc3[b]
+                    m2 += np.einsum("ncl,ncl->c", xb, xb)
+                return cnt, mu_k, m2
+
+            stats = parallel.map_chunks(centre, parts)
+            m = n * L
+            if len(stats) == 1:
+                mu, var, offsets = stats[0][1], stats[0][2] / m, [np.zeros(c)]
+            else:
+                mu = sum(cnt * mu_k for cnt, mu_k, _ in stats) / m
+                var = sum(m2 + cnt * (mu_k - mu) ** 2 for cnt, mu_k, m2 in stats) / m
+                offsets = [mu - mu_k for _, mu_k, _ in stats]  # chunk k: xhat = (xc_k - offset_k) / sigma
             rm = self.momentum
             self.running_mean *= rm
-            self.running_mean += (1 - rm) * mu.astype(self.running_mean.dtype)
+            self.running_mean += ((1 - rm) * mu).astype(self.running_mean.dtype)
             self.running_var *= rm
-            self.running_var += (1 - rm) * var.astype(self.running_var.dtype)
-            inv_std = (1.0 / np.sqrt(var + self.epsilon)).astype(dt, copy=False)
-            xhat *= inv_std[None, :, None]
-        else:
-            mu, var = self.running_mean, self.running_var
-            inv_std = (1.0 / np.sqrt(var + self.epsilon)).astype(dt, copy=False)
-            if not training:  # inference: one fused affine map, nothing kept
-                scale = gamma * inv_std
-                y = x3 * scale[None, :, None]
-                y += (beta - mu.astype(dt, copy=False) * scale)[None, :, None]
-                return y.reshape(x.shape)
-            xhat = (x3 - mu.astype(dt, copy=False)[None, :, None]) * inv_std[None, :, None]
-        y = xhat * gamma[None, :, None]
-        y += beta[None, :, None]
-        self._cache = (xhat, inv_std, x.shape, batch_stats)
-        return y.reshape(x.shape)
+            self.running_var += ((1 - rm) * var).astype(self.running_var.dtype)
+        else:  # frozen: the running statistics, left unchanged
+            mu = self.running_mean.astype(np.float64)
+            var = self.running_var.astype(np.float64)
+            mu_r = _per_position(mu, L, dt)
+
+            def centre(sl):
+                for b in parallel.blocks(sl, row, bs):
+                    np.subtract(x2[b], mu_r, out=xc2[b])
+
+            parallel.map_chunks(centre, parts)
+            offsets = [np.zeros(c) for _ in parts]
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)  # float64, per channel
+        scale = gamma * inv_std
+        scale_r = _per_position(scale, L, dt)
+
+        def normalize(k):
+            shift_r = _per_position(beta - offsets[k] * scale, L, dt)
+            for b in parallel.blocks(parts[k], row, bs):
+                np.multiply(xc2[b], scale_r, out=y2[b])
+                y2[b] += shift_r
+
+        parallel.map_chunks(normalize, range(len(parts)))
+        self._cache = (xc2, inv_std, offsets, parts, x.shape, batch_stats)
+        return y2.reshape(x.shape)
 
     def backward(self, dy):
         """dy : same shape as the output -> dx (the batch statistics' dependence included).
 
         With k = gamma / sigma, dx = k * (dy - mean(dy) - z_norm * mean(dy * z_norm)) per channel:
-        two per-channel sums and then dx = a * dy + b * z_norm + c with per-channel a, b, c.
+        per chunk the two per-channel sums (of dy and of dy times the chunk's centred input),
+        combined; then, per cache-sized piece, dx = k * (dy - (xc_k * u + v_k)) with per-channel
+        u and v_k (four passes that find the piece in the cache, no temporary array).
         """
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
-        xhat, inv_std, shape, batch_stats = self._cache
-        n, c = shape[0], shape[1]
-        dy3 = dy.reshape(n, c, -1)
-        dt = xhat.dtype
-        m = dy3.shape[0] * dy3.shape[2]
-        sum_dy = np.einsum("ncl->c", dy3)
-        sum_dyx = np.einsum("ncl,ncl->c", dy3, xhat)
+        xc2, inv_std, offsets, parts, shape, batch_stats = self._cache
+        n, row = xc2.shape
+        c = shape[1]
+        L = row // c
+        dt = xc2.dtype
+        dy2 = np.asarray(dy, dtype=dt).reshape(n, row)
+        dy3 = dy2.reshape(n, c, L)
+        xc3 = xc2.reshape(n, c, L)
+        m = n * L
+        bs = parallel.block_size(len(parts))
+
+        def sums(sl):
+            d = dy3[sl]
+            return (np.einsum("ncl->c", d).astype(np.float64),
+                    np.einsum("ncl,ncl->c", d, xc3[sl]).astype(np.float64))
+
+        partial = parallel.map_chunks(sums, parts)
+        sum_dy = sum(p[0] for p in partial)
+        # sum(dy * xhat), with xhat = (xc_k - offset_k) / sigma in chunk k
+        sum_dyx = sum(p[1] - off * p[0] for p, off in zip(partial, offsets)) * inv_std
         pdt = self.params["gamma"].dtype
-        self.grads["gamma"] = sum_dyx.astype(pdt, copy=False)
-        self.grads["beta"] = sum_dy.astype(pdt, copy=False)
-        k = (self.params["gamma"].astype(dt, copy=False) * inv_std).astype(dt, copy=False)
+        _store(self.grads, "gamma", sum_dyx, pdt)
+        _store(self.grads, "beta", sum_dy, pdt)
+        k = self.params["gamma"].astype(np.float64) * inv_std
+        k_r = _per_position(k, L, dt)
+        dx2 = np.empty_like(dy2)
         if not batch_stats:  # frozen: fixed running statistics, a per-channel affine map
-            return (dy3 * k[None, :, None]).reshape(shape)
-        dx = dy3 * k[None, :, None]
-        tmp = xhat * (-k * sum_dyx / m).astype(dt, copy=False)[None, :, None]
-        dx += tmp
-        dx += (-k * sum_dy / m).astype(dt, copy=False)[None, :, None]
-        return dx.reshape(shape)
+            def scaled(sl):
+                for b in parallel.blocks(sl, row, bs):
+                    np.multiply(dy2[b], k_r, out=dx2[b])
+
+            parallel.map_chunks(scaled, parts)
+            return dx2.reshape(shape)
+        # dx = k * (dy - sum_dy/m - xhat * sum_dyx/m) = k * (dy - (xc_k * u + v_k))
+        u = inv_std * sum_dyx / m
+        u_r = _per_position(u, L, dt)
+
+        def input_grad(i):
+            v_r = _per_position(sum_dy / m - offsets[i] * u, L, dt)
+            for b in parallel.blocks(parts[i], row, bs):
+                out = dx2[b]
+                np.multiply(xc2[b], u_r, out=out)
+                out += v_r
+                np.subtract(dy2[b], out, out=out)
+                out *= k_r
+
+        parallel.map_chunks(input_grad, range(len(parts)))
+        return dx2.reshape(shape)
+
+
+def _per_position(v, L, dtype):
+    """A per-channel vector (C,) repeated for each of the L positions of a channel, as a contiguous
+    (C * L,) array in ``dtype``: multiplying a (batch, C * L) array by it takes numpy's fast
+    contiguous inner loop (about 1.7x faster than broadcasting a (C, 1) column)."""
+    v = np.asarray(v).astype(dtype, copy=False)
+    return v if L == 1 else np.repeat(v, L)
+
+
+def _store(grads, key, value, dtype):
+    """Write a gradient into the existing array when it fits (no new array per step)."""
+    g = grads.get(key)
+    if g is not None and g.shape == value.shape and g.dtype == dtype:
+        g[...] = value
+    else:
+        grads[key] = value.astype(dtype)
