@@ -30,6 +30,7 @@ Threads are no substitute for BLAS threads: a caller that splits a matrix produc
 should keep BLAS at one thread (engine.layers.conv does that in its "chunks" mode).
 """
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -183,27 +184,18 @@ def map_chunks(fn, items):
     helpers = min(k, workers()) - 1
     results = [None] * k
     errors = {}
-    lock = threading.Lock()
-    state = {"next": 0, "stop": False}
-
-    def take():
-        with lock:
-            i = state["next"]
-            if i >= k or state["stop"]:
-                return -1
-            state["next"] = i + 1
-            return i
+    counter = itertools.count()  # next() on it is atomic under the GIL: each item is taken once
+    stop = []
 
     def run():
-        while True:
-            i = take()
-            if i < 0:
+        for i in counter:
+            if i >= k or stop:
                 return
             try:
                 results[i] = fn(items[i])
             except BaseException as exc:  # noqa: B036 - re-raised in the calling thread
                 errors[i] = exc
-                state["stop"] = True
+                stop.append(i)
                 return
 
     pool = _pool(max(1, workers() - 1))

@@ -45,10 +45,10 @@ other processes the ratio swings both ways.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ConfigError, ShapeError
 from .base import Layer, layer_from_config, register
 
@@ -56,42 +56,30 @@ from .base import Layer, layer_from_config, register
 #: their whole time loop in two threads (numpy releases the GIL inside its products and element-wise
 #: loops; the halves are independent), with BLAS at one thread as engine.layers.conv sets it, so
 #: threads never oversubscribe the cores; "serial" runs the batch in the calling thread (BLAS threads
-#: untouched). Override with NNPLAY_RNN_PARALLEL. Under load from other processes OpenBLAS' own
-#: busy-waiting threads made steps 10x slower, which "chunks" avoids.
+#: untouched). Override with NNPLAY_RNN_PARALLEL; NNPLAY_THREADS=1 (engine.parallel) also turns the
+#: halves off. Under load from other processes OpenBLAS' own busy-waiting threads made steps 10x
+#: slower, which "chunks" avoids.
 PARALLEL = os.environ.get("NNPLAY_RNN_PARALLEL", "chunks")
 #: below this many multiply-adds per call (or 16 samples) the batch is not split
 CHUNK_MIN_WORK = 2_000_000
-_POOL = None
-
-
-def _workers():
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _batch_parts(n, work):
     """Batch slices to run in parallel: one (serial) or two halves."""
-    if PARALLEL != "chunks" or _workers() < 2 or n < 16 or work < CHUNK_MIN_WORK:
+    if PARALLEL != "chunks" or not parallel.enabled() or n < 16 or work < CHUNK_MIN_WORK:
         return [slice(0, n)]
     from . import conv
 
     sync = getattr(conv, "_sync_blas_threads", None)
     if sync is not None and getattr(conv, "PARALLEL", None) == "chunks":
         sync()  # BLAS at one thread (conv's process-wide setting): the two halves are the parallelism
-    half = (n + 1) // 2
-    return [slice(0, half), slice(half, n)]
+    return [slice(a, b) for a, b in parallel.chunks(n, 2)]
 
 
 def _map(fn, items):
-    global _POOL
-    items = list(items)
-    if len(items) == 1:
-        return [fn(items[0])]
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_workers() - 1, thread_name_prefix="rnn")
-    # the calling thread runs the first item itself: one thread hand-off fewer per call
-    futures = [_POOL.submit(fn, item) for item in items[1:]]
-    first = fn(items[0])
-    return [first] + [f.result() for f in futures]
+    """[fn(item) for item in items] on the shared pool (engine.parallel.map_chunks): the calling
+    thread runs the first half itself, and the second too when no pool thread is free to start it."""
+    return parallel.map_chunks(fn, items)
 
 
 def _sigmoid_inplace(z):
