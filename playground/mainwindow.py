@@ -25,6 +25,13 @@ from .canvas.icons import family_icon
 from .canvas.items import format_count, format_shape
 from .document import NetworkDocument, parse_document, presets_dir, write_document_file
 
+#: window size at a first start (no remembered layout), on a screen that has room for it.
+FIRST_START_SIZE = (1400, 880)
+#: room left for the window's title bar when the window fills a small screen's height.
+TITLE_BAR_ROOM = 40
+#: a first start in a narrower window tabs the inspector with the palette (see default_layout).
+NARROW_WINDOW = 1700
+
 APP_NAME = "Network Playground"
 ORG_NAME = "network-playground"
 DEFAULT_PRESET = "digits_mlp.json"
@@ -187,7 +194,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
 
-        self.resize(1400, 880)
+        self._first_start_geometry()
         self._restore_layout()
         restored = False
         if restore != "never" and self.autosave_path.is_file():
@@ -455,6 +462,7 @@ class MainWindow(QMainWindow):
 
     def _focus_palette(self):
         self.palette_dock.show()
+        self.palette_dock.raise_()  # in front of the inspector when they share a tab
         self.palette.filter_edit.setFocus()
         self.palette.filter_edit.selectAll()
 
@@ -464,6 +472,9 @@ class MainWindow(QMainWindow):
 
     def _on_layer_selected(self, name):
         self.inspector.set_layer(name)
+        if self._inspector_shares_the_palette_tab():
+            # one tab for both (a narrow window): a selected layer shows its settings, none the palette
+            (self.inspector_dock if name else self.palette_dock).raise_()
         self.layer_selected.emit(name)
 
     def _show_status(self, text):
@@ -754,13 +765,42 @@ class MainWindow(QMainWindow):
         if state is not None:
             self._layout_restored = bool(self.restoreState(state))
 
+    def _first_start_geometry(self):
+        """The window size before any remembered layout: 1400x880, or 90 % of a bigger screen;
+        never more than the screen (a 1280x800 laptop gets the whole of it, below its title bar)."""
+        w, h = FIRST_START_SIZE
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(w, h)
+            return
+        avail = screen.availableGeometry()
+        w = min(max(w, int(avail.width() * 0.9)), avail.width())
+        h = min(max(h, int(avail.height() * 0.9)), avail.height() - TITLE_BAR_ROOM)
+        self.resize(w, h)
+        if w >= avail.width() - 40 or h >= avail.height() - TITLE_BAR_ROOM - 40:
+            self.move(avail.topLeft())
+
     def default_layout(self):
-        """Dock sizes for a first start: a narrow palette and inspector, the canvas biggest."""
+        """Dock sizes for a first start (a remembered layout replaces them), so the training plots
+        are readable without resizing anything: the training dock takes half the height, and the
+        palette and inspector are about as narrow as their contents allow. A window narrower than
+        NARROW_WINDOW (screens up to 1600 px) puts the inspector in a tab beside the palette
+        (it comes forward when a layer is selected), leaving the training dock the width for its
+        three plots. The canvas keeps the rest (the network is fitted into it)."""
         w, h = max(self.width(), 800), max(self.height(), 600)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [max(200, int(w * 0.15)), max(260, int(w * 0.2))],
-                         Qt.Horizontal)
+        if w < NARROW_WINDOW:
+            self.tabifyDockWidget(self.palette_dock, self.inspector_dock)
+            self.palette_dock.raise_()
+            self.resizeDocks([self.palette_dock], [250], Qt.Horizontal)
+        else:
+            self.resizeDocks([self.palette_dock, self.inspector_dock],
+                             [max(200, min(240, int(w * 0.13))), max(250, min(300, int(w * 0.16)))],
+                             Qt.Horizontal)
         if self.training_dock is not None:
-            self.resizeDocks([self.training_dock], [int(h * 0.42)], Qt.Vertical)
+            self.resizeDocks([self.training_dock], [max(340, int(h * 0.5))], Qt.Vertical)
+
+    def _inspector_shares_the_palette_tab(self):
+        return self.palette_dock in self.tabifiedDockWidgets(self.inspector_dock)
 
     def save_layout(self):
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -293,3 +293,53 @@ def test_a_dock_that_fails_to_start_is_named_in_the_status_bar(qtbot, tmp_path, 
     assert "training dock could not start: no plotting backend" in win.statusBar().currentMessage()
     win.close()
     win.deleteLater()
+
+
+@pytest.mark.parametrize("size", [(1600, 1000), (1280, 760)])
+def test_first_start_layout_gives_the_training_plots_room(qtbot, tmp_path, size):
+    """QA: at a first start on a 1600x1000 screen the training plots were small (the cost plot
+    267x274 px) until the docks were resized, and on a 1280 px screen the window could not fit
+    (its minimum width was 1531 px). Screenshots: artifacts/first_start_<w>x<h>.png."""
+    win = make_window(qtbot, tmp_path)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    w, h = size
+    # the dock sizes apply when the main window lays out its docks (the next event-loop turn)
+    qtbot.waitUntil(lambda: win.view.height() >= 0.25 * h, timeout=3000)
+    assert win.minimumSizeHint().width() <= 1280 - 20  # fits a 1280 px screen with its frame
+    assert win.width() == w
+    dock = win.training_dock
+    assert dock.height() >= 0.45 * h
+    # the cost plot: wide and tall enough to read a curve; the other two curves plots usable too
+    assert dock.cost_plot.width() >= (400 if w >= 1600 else 270) and dock.cost_plot.height() >= 0.3 * h
+    assert min(dock.metrics_plot.width(), dock.grad_plot.width()) >= (200 if w >= 1600 else 130)
+    # the settings column is not cut: no horizontal scroll bar over the form
+    scroll = dock.controls.parentWidget().parentWidget()
+    assert not scroll.horizontalScrollBar().isVisible()
+    # the inspector shares a tab with the palette and comes forward for a selected layer
+    assert win.palette_dock in win.tabifiedDockWidgets(win.inspector_dock)
+    name = win.document.network.outputs[0]
+    win.scene.select_node(name)
+    qtbot.waitUntil(lambda: win.inspector_dock.visibleRegion().isEmpty() is False, timeout=3000)
+    assert win.inspector.current == name and win.palette_dock.visibleRegion().isEmpty()
+    win.scene.clearSelection()
+    qtbot.waitUntil(lambda: not win.palette_dock.visibleRegion().isEmpty(), timeout=3000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert win.grab().save(str(ARTIFACTS / f"first_start_{w}x{h}.png"))
+    win.document.undo_stack.setClean()
+    win.close()
+
+
+def test_first_start_on_a_wide_screen_keeps_the_inspector_beside_the_canvas(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path)
+    win.resize(1900, 1100)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.view.height() >= 0.25 * 1100, timeout=3000)
+    assert not win.tabifiedDockWidgets(win.inspector_dock)
+    assert win.inspector_dock.isVisible() and win.palette_dock.isVisible()
+    assert 240 <= win.inspector_dock.width() <= 320 and win.palette_dock.width() <= 260
+    assert win.training_dock.height() >= 0.45 * 1100
+    win.document.undo_stack.setClean()
+    win.close()

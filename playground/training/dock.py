@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.errors import EngineError
 from engine.metrics import decision_threshold
@@ -62,6 +62,19 @@ def cost_too_high_hint(result, splits, training):
     return (f"The training cost ended at {loss:.3g}, far above a uniform guess's {guess:.2f} (ln {k}): "
             f"the learning rate{lr_txt} is probably too large (each step overshoots the minimum); "
             "try a lower one, press Reset weights and train again.")
+
+
+class _SizedScrollArea(QScrollArea):
+    """A scroll area that asks for a given width (a splitter then starts it at that width)."""
+
+    def __init__(self, width, parent=None):
+        super().__init__(parent)
+        self._width = int(width)
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        hint = super().sizeHint()
+        hint.setWidth(self._width)
+        return hint
 
 
 class TrainingDock(QDockWidget):
@@ -141,12 +154,16 @@ class TrainingDock(QDockWidget):
 
         # -- body ------------------------------------------------------------------------------
         self.controls = TrainingControls()
-        scroll = QScrollArea()
+        # the settings at their full width (room for the vertical scroll bar too) when there is room;
+        # on a small screen (1280 px) the column may narrow, with a horizontal scroll bar
+        controls_width = self.controls.sizeHint().width() + 20 + QApplication.style().pixelMetric(
+            QStyle.PM_ScrollBarExtent)
+        scroll = _SizedScrollArea(controls_width)
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.controls.sizeHint().width() + 20)
-        scroll.setMaximumWidth(360)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        scroll.setMinimumWidth(min(controls_width, 260))
+        scroll.setMaximumWidth(max(controls_width, 360))
         self.cost_plot = CostPlot()
         self.metrics_plot = MetricsPlot()
         self.grad_plot = GradNormPlot()
@@ -160,7 +177,7 @@ class TrainingDock(QDockWidget):
         curves.addWidget(self.cost_plot)
         curves.addWidget(self.metrics_plot)
         curves.addWidget(self.grad_plot)
-        curves.setSizes([400, 300, 400])
+        curves.setSizes([600, 300, 300])  # the cost plot widest: it is the one to watch
         self.tabs = QTabWidget()
         self.tabs.addTab(curves, "Curves")
         self.tabs.addTab(self.boundary_plot, "Decision boundary")
@@ -171,6 +188,7 @@ class TrainingDock(QDockWidget):
         body = QSplitter(Qt.Horizontal)
         body.addWidget(scroll)
         body.addWidget(self.tabs)
+        body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
         root = QWidget()
         lay = QVBoxLayout(root)

@@ -147,6 +147,7 @@ class EvaluationPanel(QWidget):
         self.eval_button.clicked.connect(self.start_evaluation)
         self.summary = QLabel("Train a network, then evaluate it.")
         self.summary.setWordWrap(True)
+        self.summary.setMinimumWidth(120)  # wraps: the dock stays narrow enough for a 1280 px screen
         self.busy = QProgressBar()
         self.busy.setToolTip("The network predicts the chosen split in a background thread: the "
                              "window stays responsive meanwhile.")
@@ -200,7 +201,9 @@ class EvaluationPanel(QWidget):
         top.addWidget(self.summary, 1)
         tables = QHBoxLayout()
         left = QVBoxLayout()
-        left.addWidget(QLabel("Confusion matrix (rows: true, columns: predicted)"))
+        cm_title = QLabel("Confusion matrix (rows: true, columns: predicted)")
+        cm_title.setWordWrap(True)
+        left.addWidget(cm_title)
         left.addWidget(self.confusion)
         mid = QVBoxLayout()
         mid.addWidget(QLabel("Per class"))
