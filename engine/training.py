@@ -869,6 +869,7 @@ class Trainer:
                             "grad_norms": diagnostics.grad_norms(net), "activation_stats": stats,
                             "time_left": time_left, "elapsed": elapsed, "recent": recent,
                         })
+                        acts = None  # the step's activations are not kept past their statistics
                         recent = []
                         last_event = time.perf_counter()
                 if step == self.steps_per_epoch - 1:
