@@ -113,7 +113,7 @@ class BatchNorm(Layer):
         if batch_stats:
             def centre(sl):
                 cnt = (sl.stop - sl.start) * L
-                mu_k = np.einsum("ncl->c", x3[sl]).astype(np.float64) / cnt
+                mu_k = _channel_sums(x3[sl]) / cnt
                 mu_r = _per_position(mu_k, L, dt)
                 m2 = np.zeros(c)
                 for b in parallel.blocks(sl, row, bs):
@@ -122,8 +122,8 @@ class BatchNorm(Layer):
                     m2 += np.einsum("ncl,ncl->c", xb, xb)
                 return cnt, mu_k, m2
 
-            stats = parallel.map_chunks(centre, parts)
             m = n * L
+            stats = parallel.map_chunks(centre, parts)
             if len(stats) == 1:
                 mu, var, offsets = stats[0][1], stats[0][2] / m, [np.zeros(c)]
             else:
@@ -183,7 +183,7 @@ class BatchNorm(Layer):
 
         def sums(sl):
             d = dy3[sl]
-            return (np.einsum("ncl->c", d).astype(np.float64),
+            return (_channel_sums(d),
                     np.einsum("ncl,ncl->c", d, xc3[sl]).astype(np.float64))
 
         partial = parallel.map_chunks(sums, parts)
@@ -218,6 +218,12 @@ class BatchNorm(Layer):
 
         parallel.map_chunks(input_grad, range(len(parts)))
         return dx2.reshape(shape)
+
+
+def _channel_sums(x3):
+    """Per-channel sums of x3 (n, C, L) as float64 (C,). Summed over L by einsum first: its
+    single-operand "ncl->c" reduction holds the GIL (threads would take turns), "ncl->nc" does not."""
+    return np.einsum("ncl->nc", x3).sum(axis=0, dtype=np.float64)
 
 
 def _per_position(v, L, dtype):
