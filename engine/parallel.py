@@ -28,6 +28,12 @@ variable ``NNPLAY_THREADS`` when set (``NNPLAY_THREADS=1`` turns threading off e
 everything runs in the calling thread). ``set_threads(n)`` overrides both (``None`` restores).
 Threads are no substitute for BLAS threads: a caller that splits a matrix product over chunks
 should keep BLAS at one thread (engine.layers.conv does that in its "chunks" mode).
+
+Measured on the shared 2-core VM (Python 3.11, NumPy 2.4): one ``map_chunks`` call with two items
+costs 60-80 microseconds more than its work (about 20 to hand the item over, 40 to get the result
+back: thread wake-ups and GIL hand-overs), so a layer should make few calls with big items. Ufunc
+loops, einsum with two operands, BLAS and reductions along an axis release the GIL; einsum's
+single-operand reduction ("ncl->c") does not (threads take turns): sum with "ncl->nc" first.
 """
 
 import itertools
