@@ -405,3 +405,40 @@ def test_relu_keeps_a_boolean_mask_and_add_passes_dy_through_without_copies():
     assert not np.shares_memory(out, a) and a[0, 0] == 1.0  # the inputs are untouched
     ga, gb = add.backward(dy)
     assert ga is dy and gb is dy
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batchnorm_both_statistics_routes_match_the_textbook(monkeypatch, threads):
+    """A moderate mean takes the one-read route (x itself kept for backward), a mean far from the
+    spread the centred one; both give the course notes' formulas in float32, serial and chunked."""
+    from engine import parallel
+
+    if threads == 2:
+        monkeypatch.setattr(parallel, "MIN_PARALLEL_SIZE", 0)
+        monkeypatch.setattr(parallel, "MIN_CHUNK_SIZE", 1)
+    parallel.set_threads(threads)
+    try:
+        rng = np.random.default_rng(4)
+        for mean, keeps_input in ((1.5, True), (50.0, False)):
+            x = (rng.standard_normal((10, 3, 4, 5)) + mean).astype(np.float32)
+            dy = rng.standard_normal(x.shape).astype(np.float32)
+            bn = BatchNorm()
+            bn.build([(3, 4, 5)])
+            bn.params["gamma"][:] = [0.5, 2.0, -1.0]
+            y = bn.forward(x, training=True)
+            assert np.shares_memory(bn._cache[0], x) == keeps_input
+            dx = bn.backward(dy)
+            xr, d = x.astype(np.float64), dy.astype(np.float64)
+            g = bn.params["gamma"].astype(np.float64)[None, :, None, None]
+            mu = xr.mean(axis=(0, 2, 3), keepdims=True)
+            var = xr.var(axis=(0, 2, 3), keepdims=True)
+            xhat = (xr - mu) / np.sqrt(var + bn.epsilon)
+            np.testing.assert_allclose(y, g * xhat, atol=1e-4)
+            m = x.shape[0] * 20
+            ref = g * (d - d.sum(axis=(0, 2, 3), keepdims=True) / m
+                       - xhat * (d * xhat).sum(axis=(0, 2, 3), keepdims=True) / m) / np.sqrt(var + bn.epsilon)
+            np.testing.assert_allclose(dx, ref, atol=1e-4 * np.abs(ref).max())
+            np.testing.assert_allclose(bn.grads["gamma"], (d * xhat).sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-3)
+            np.testing.assert_allclose(bn.running_var, 0.1 * var.ravel() + 0.9, rtol=1e-5)
+    finally:
+        parallel.set_threads(None)

@@ -74,13 +74,15 @@ class BatchNorm(Layer):
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, C, ...) -> same shape, normalized per channel.
 
-        Few passes over the data (this layer is a large share of a small CNN's step), in pieces
-        that stay in the core's cache, and for big batches split over batch chunks in threads
-        (engine.parallel). Per chunk k: its per-channel mean mu_k (einsum), its values centred on
-        mu_k (kept for backward) and their sum of squares; the chunks' means and sums of squares
-        are combined exactly (Chan's parallel variance: M2 = sum_k M2_k + sum_k m_k (mu_k - mu)^2,
-        no cancellation), and the output is one multiply and one add per piece,
-        y = xc_k * s + (beta - (mu - mu_k) s) with s = gamma / sigma. The input's dtype throughout.
+        Few passes over the data (this layer is a large share of a small CNN's step), for big
+        batches split over batch chunks in threads (engine.parallel). Training, usual route: one
+        read of x for the per-channel sums of x and x^2 (einsum), x itself kept for backward (no
+        centred copy), and the output as one multiply and one add per cache-sized piece,
+        y = x * s + (beta - mu s) with s = gamma / sigma. When a channel's mean is large against
+        its spread (mu^2 > 4 var, where E[x^2] - mu^2 would cancel), the centred route runs
+        instead: per chunk k its own mean mu_k, its values centred on mu_k (kept for backward)
+        and their sum of squares, combined exactly (Chan's parallel variance: M2 = sum_k M2_k +
+        sum_k m_k (mu_k - mu)^2). The input's dtype throughout, statistics in float64.
         """
         n, c = x.shape[0], x.shape[1]
         x3 = x.reshape(n, c, -1)
@@ -108,9 +110,27 @@ class BatchNorm(Layer):
             parallel.map_chunks(affine, parts)
             return y2.reshape(x.shape)
 
-        xc2 = np.empty_like(x2)  # the chunks' centred values, kept for backward
-        xc3 = xc2.reshape(n, c, L)
+        m = n * L
+        mu = None
         if batch_stats:
+            # one read of x for the per-channel sums of x and x^2 (mean and variance), and x itself
+            # kept for backward (no centred copy): exact enough while mu^2 <= 4 var, i.e. at most
+            # about two bits of float32 lost to cancellation in var = E[x^2] - mu^2 and later in
+            # sum(dy (x - mu)). Otherwise (a channel far from zero) the centred route below runs.
+            def moments(sl):
+                xk = x3[sl]
+                return _channel_sums(xk), np.einsum("ncl,ncl->c", xk, xk).astype(np.float64)
+
+            mom = parallel.map_chunks(moments, parts)
+            mu1 = sum(p[0] for p in mom) / m
+            var1 = sum(p[1] for p in mom) / m - mu1 * mu1
+            if np.all(mu1 * mu1 <= 4.0 * var1):  # (False for NaN too)
+                mu, var = mu1, np.maximum(var1, 0.0)
+                xc2, offsets = x2, [mu1] * len(parts)  # xhat = (x - mu) / sigma
+        if batch_stats and mu is None:
+            xc2 = np.empty_like(x2)  # the chunks' centred values, kept for backward
+            xc3 = xc2.reshape(n, c, L)
+
             def centre(sl):
                 cnt = (sl.stop - sl.start) * L
                 mu_k = _channel_sums(x3[sl]) / cnt
@@ -122,7 +142,6 @@ class BatchNorm(Layer):
                     m2 += np.einsum("ncl,ncl->c", xb, xb)
                 return cnt, mu_k, m2
 
-            m = n * L
             stats = parallel.map_chunks(centre, parts)
             if len(stats) == 1:
                 mu, var, offsets = stats[0][1], stats[0][2] / m, [np.zeros(c)]
@@ -130,12 +149,14 @@ class BatchNorm(Layer):
                 mu = sum(cnt * mu_k for cnt, mu_k, _ in stats) / m
                 var = sum(m2 + cnt * (mu_k - mu) ** 2 for cnt, mu_k, m2 in stats) / m
                 offsets = [mu - mu_k for _, mu_k, _ in stats]  # chunk k: xhat = (xc_k - offset_k) / sigma
+        if batch_stats:
             rm = self.momentum
             self.running_mean *= rm
             self.running_mean += ((1 - rm) * mu).astype(self.running_mean.dtype)
             self.running_var *= rm
             self.running_var += ((1 - rm) * var).astype(self.running_var.dtype)
         else:  # frozen: the running statistics, left unchanged
+            xc2 = np.empty_like(x2)
             mu = self.running_mean.astype(np.float64)
             var = self.running_var.astype(np.float64)
             mu_r = _per_position(mu, L, dt)
