@@ -34,12 +34,11 @@ OpenBLAS' busy-waiting threads made "blas" 5-10x slower (a digits_cnn epoch took
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import blas
+from .. import blas, parallel
 from ..errors import ConfigError, ShapeError
 from ..initializers import check_initializer_name, get_initializer
 from .base import Layer, register
@@ -56,7 +55,6 @@ PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "chunks")
 #: below this many multiply-adds x2 a convolution runs in the calling thread (the pool's hand-off
 #: costs more than it saves on small layers)
 CHUNK_MIN_FLOPS = 20_000_000
-_POOL = None
 _BLAS_LIMIT = None
 #: stride-1 'same' convolutions compute dx as a full correlation with flipped filters (False: the
 #: GEMM into window gradients + col2im route; kept for A/B timing)
@@ -90,17 +88,6 @@ def _tune_malloc():
 
 
 MALLOC_TUNED = _tune_malloc()
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="conv")
-    return _POOL
-
-
-def _workers():
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _sync_blas_threads():
@@ -501,11 +488,6 @@ def _shift_backward(dy, cache, W, need_dx=True, dest=None):
     return dW, db, dx
 
 
-def _chunks(n, parts):
-    step = -(-n // parts)
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
-
-
 # ----------------------------------------------------------------------------------------------
 # Conv2D
 # ----------------------------------------------------------------------------------------------
@@ -667,13 +649,14 @@ class Conv2D(Layer):
         else:
             def run(xpart, dest=None):
                 return _conv_forward(xpart, wmat, b, geo, pads, dest=dest)
-        if PARALLEL == "chunks" and n >= 8 and _workers() > 1 and flops >= CHUNK_MIN_FLOPS:
+        workers = parallel.workers()
+        if PARALLEL == "chunks" and n >= 8 and parallel.enabled() and flops >= CHUNK_MIN_FLOPS:
             # twice as many chunks as threads (at least 8 samples each): when another process
             # holds a core, the free thread takes the remaining chunks instead of the step
             # waiting for the stalled one (median block step under load 83 -> 65 ms)
-            parts = _chunks(n, min(2 * _workers(), max(_workers(), n // 8)))
+            parts = parallel.chunks(n, min(2 * workers, max(workers, n // 8)))
             y = np.empty((n, W.shape[0], ho, wo), dtype=x.dtype)  # each chunk writes its rows in place
-            res = list(_pool().map(lambda ab: run(x[ab[0]:ab[1]], dest=y[ab[0]:ab[1]]), parts))
+            res = parallel.map_chunks(lambda ab: run(x[ab[0]:ab[1]], dest=y[ab[0]:ab[1]]), parts)
             cols = [r[1] for r in res]
         else:
             y, cols = run(x)
@@ -724,7 +707,7 @@ class Conv2D(Layer):
                 return run(dy[a:b], cols[k], (b - a,) + tuple(x_shape[1:]),
                            dest=None if dx is None else dx[a:b])
 
-            res = list(_pool().map(one, range(len(parts))))
+            res = parallel.map_chunks(one, range(len(parts)))
             dW = sum(r[0] for r in res)
             db = sum(r[1] for r in res)
         self.grads["W"] = dW.reshape(W.shape).astype(W.dtype, copy=False)
