@@ -464,11 +464,12 @@ def _shift_forward(x, W, bias, geo, pads, dest=None):
     return y, (plan, xs)
 
 
-def _shift_backward(dy, cache, W, need_dx=True, dest=None):
-    """dW (F, C, kh, kw), db (F,) and dx (N, C, H, W) (or None) for :func:`_shift_forward`."""
+def _shift_backward(dy, cache, W, need_dx=True, dest=None, need_db=True):
+    """dW (F, C, kh, kw), db (F,) (None unless ``need_db``) and dx (N, C, H, W) (None unless
+    ``need_dx``) for :func:`_shift_forward`."""
     plan, xs = cache
     dt = dy.dtype
-    db = dy.sum(axis=(0, 2, 3))
+    db = dy.sum(axis=(0, 2, 3)) if need_db else None
     dyr = plan.on_grid(dy, channels_first=False)  # (R, F)
     dws = np.empty((plan.kh, xs.shape[0], plan.f), dtype=dt)
     for u, off in enumerate(plan.row_offsets):
@@ -686,7 +687,7 @@ class Conv2D(Layer):
             wk = W if W.dtype == dy.dtype else W.astype(dy.dtype)
 
             def run(dypart, cache, part_shape, dest=None):
-                return _shift_backward(dypart, cache, wk, need_dx, dest=dest)
+                return _shift_backward(dypart, cache, wk, need_dx, dest=dest, need_db=self.use_bias)
         else:
             wmat = W.reshape(W.shape[0], -1)
             if wmat.dtype != dy.dtype:
@@ -709,7 +710,7 @@ class Conv2D(Layer):
 
             res = parallel.map_chunks(one, range(len(parts)))
             dW = sum(r[0] for r in res)
-            db = sum(r[1] for r in res)
+            db = sum(r[1] for r in res) if self.use_bias else None
         self.grads["W"] = dW.reshape(W.shape).astype(W.dtype, copy=False)
         if self.use_bias:
             self.grads["b"] = db.astype(W.dtype, copy=False)
