@@ -49,7 +49,8 @@ Events, passed to ``callback(event)`` as dicts (in the training thread):
   snapshot: one is taken at every epoch start and at most once a second, and counts as good once
   the step that used it had finite cost and gradients. Training then stops with
   ``stopped == "diverged"``.
-- ``{"type": "finished", "result": result}`` at the end, whatever the reason.
+- ``{"type": "finished", "result": result, "recent": [[global_step, loss], ...],
+  "steps_per_epoch": n}`` at the end, whatever the reason (``recent``: the steps no step event sent).
 - ``{"type": "error", "message"}`` when :meth:`start` 's thread stopped on an error (the error is
   also kept in ``trainer.error``).
 
@@ -922,7 +923,9 @@ class Trainer:
             result[f"{prefix}_loss"] = loss
             result[f"{prefix}_accuracy"] = acc
         self.result = result
-        self._emit({"type": "finished", "result": result})
+        # the per-step costs since the last step event (a throttled run's tail) go with it
+        self._emit({"type": "finished", "result": result, "recent": recent,
+                    "steps_per_epoch": self.steps_per_epoch})
         return result
 
 

@@ -190,6 +190,9 @@ class NetworkDocument(QObject):
         self.extra = {}
         self.path = None
         self._read_only_reason = None
+        #: per-sample shape of the document's data set, once something has loaded it (the training
+        #: dock does): an Input dropped from the palette takes it, so a new network fits the data
+        self.data_sample_shape = None
 
     def _on_clean_changed(self, clean):
         self.modified_changed.emit(not clean)
@@ -314,6 +317,8 @@ class NetworkDocument(QObject):
         """Add a layer (palette drop); returns the new node's name."""
         cfg = dict(config) if config is not None else default_layer_config(type_name)
         cfg.pop("name", None)
+        if config is None and type_name == "Input" and self.data_sample_shape:
+            cfg["shape"] = [int(d) for d in self.data_sample_shape]
         name = name or self.network.unique_name(type_name)
         if name in self.network.nodes:
             raise GraphError(f"a node named '{name}' already exists", name)

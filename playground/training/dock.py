@@ -29,6 +29,7 @@ from . import health
 from .controls import TrainingControls
 from .evaluation import EvaluationPanel, HistoryPanel
 from .history import RunHistory
+from .preflight import preflight
 from .plots import BoundaryPlot, CostPlot, GradNormPlot, HistogramPlot, MetricsPlot, XSpan
 from .worker import Probe, TrainingWorker, make_train_config
 
@@ -350,10 +351,13 @@ class TrainingDock(QDockWidget):
             self._splits_key = key
         except EngineError as exc:
             self.splits, self._splits_key = None, None
+            self.doc.data_sample_shape = None
             self.status.setText(f"Data: {exc}")
             return None
         sp = self.splits
         x = sp.x_train
+        # an Input dropped from the palette takes this shape (a new network then fits the data)
+        self.doc.data_sample_shape = tuple(int(d) for d in x.shape[1:]) if isinstance(x, np.ndarray) else None
         two_d = isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 2
         if two_d:
             self.boundary_plot.set_unavailable(None)
@@ -476,9 +480,14 @@ class TrainingDock(QDockWidget):
         if sp is None:
             return False
         net = self.doc.network
+        self.hint.setText("")  # a hint of the previous run does not describe this one
         try:
             config = make_train_config(self.doc.training)
             net.infer_shapes()
+            problem = preflight(net, sp, self.doc.training)
+            if problem:
+                self._show_error(problem)
+                return False
             if not net.built:
                 net.build(seed=config.seed)
             probe = Probe(net, sp)
@@ -644,6 +653,9 @@ class TrainingDock(QDockWidget):
                 self.training_diverged.emit(str(ev.get("node") or ""), ev.get("message", ""))
             elif kind == "finished":
                 self.last_result = ev.get("result") or {}
+                spe = max(int(ev.get("steps_per_epoch") or 1), 1)
+                for gs, loss in ev.get("recent") or ():  # the steps after the last step event
+                    self.cost_plot.add_step(gs / spe, loss)
             elif kind == "error":
                 self._show_error(ev.get("message", "training failed"))
         if new_epochs and self.run_id is not None and self._history is not None:

@@ -1,0 +1,167 @@
+"""What a user trips over, found by using the app: a network built from the palette that cannot
+learn the data set (no softmax, wrong number of outputs, wrong Input shape) is refused with a
+message that says what to change, an Input dropped from the palette takes the data set's sample
+shape, the cost curve shows every step of a run, the Training menu and its shortcuts, and a stale
+hint does not outlive its run."""
+
+import copy
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPointF, QSettings  # noqa: E402
+from PySide6.QtGui import QKeySequence  # noqa: E402
+
+from engine.data import load_dataset  # noqa: E402
+from engine.io import load_document  # noqa: E402
+from engine.training import TrainConfig, Trainer  # noqa: E402
+from playground.document import NetworkDocument  # noqa: E402
+from playground.mainwindow import MainWindow  # noqa: E402
+from playground.training.dock import TrainingDock  # noqa: E402
+from playground.training.history import RunHistory  # noqa: E402
+
+pytestmark = pytest.mark.gui
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS = os.path.join(ROOT, "presets")
+
+
+def spiral_dict(**edits):
+    """The spiral preset as a dict; ``edits`` maps node name -> config changes (None drops it)."""
+    import json
+
+    with open(os.path.join(PRESETS, "spiral.json"), encoding="utf-8") as fh:
+        d = json.load(fh)
+    nodes = []
+    for n in d["graph"]["nodes"]:
+        change = edits.get(n["name"], {})
+        if change is None:
+            continue
+        n["config"].update(change)
+        nodes.append(n)
+    d["graph"]["nodes"] = nodes
+    d["training"]["epochs"] = 2
+    return d
+
+
+@pytest.fixture
+def dock_for(qtbot, tmp_path):
+    made = []
+
+    def make(d):
+        doc = NetworkDocument()
+        doc.load_dict(d)
+        dock = TrainingDock(history=RunHistory(str(tmp_path / "runs.sqlite")))
+        qtbot.addWidget(dock)
+        dock.resize(1200, 600)
+        dock.set_document(doc)
+        made.append(dock)
+        return dock, doc
+
+    yield make
+    for dock in made:
+        dock.shutdown()
+
+
+def test_an_output_without_softmax_is_refused_with_what_to_add(dock_for):
+    # the user forgot the softmax: softmax cross-entropy over raw scores trains to a negative cost
+    # at chance accuracy, with no word of why
+    dock, doc = dock_for(spiral_dict(softmax=None))
+    assert doc.network.outputs == ["scores"]
+    assert dock.train() is False
+    assert dock.worker is None and dock.state == "idle"
+    text = dock.status.text()
+    assert "'scores'" in text and "softmax" in text and "Activation" in text
+
+
+def test_an_output_with_the_wrong_number_of_classes_names_the_layer_to_change(dock_for):
+    dock, doc = dock_for(spiral_dict(scores={"units": 5}))
+    assert dock.train() is False
+    text = dock.status.text()
+    assert "5 values" in text and "2 classes" in text and "units of 'scores' to 2" in text
+
+
+def test_an_input_of_the_wrong_shape_says_the_data_sets_shape(dock_for):
+    dock, doc = dock_for(spiral_dict(input={"shape": [3]}))
+    assert dock.train() is False
+    text = dock.status.text()
+    assert "(3,)" in text and "(2,)" in text and "'input'" in text
+
+
+def test_a_refused_run_clears_the_previous_runs_hint(dock_for, qtbot):
+    dock, doc = dock_for(spiral_dict(softmax=None))
+    dock.hint.setText("The training cost ended at 18.1 ...")  # left by an earlier run
+    assert dock.train() is False
+    assert dock.hint.text() == ""
+
+
+def test_the_presets_pass_the_checks_and_train(dock_for, qtbot):
+    dock, doc = dock_for(spiral_dict())
+    with qtbot.waitSignal(dock.training_finished, timeout=60000) as blocker:
+        assert dock.train() is True
+    assert blocker.args[0]["stopped"] == "finished"
+
+
+def test_the_cost_curve_holds_every_step_of_a_run(dock_for, qtbot):
+    # the trainer reports steps at most every few ms with the costs since its last report; the
+    # costs after the last report were dropped at the end of a run (a fast run lost a third of an
+    # epoch of its curve)
+    dock, doc = dock_for(spiral_dict())
+    with qtbot.waitSignal(dock.training_finished, timeout=60000) as blocker:
+        dock.train()
+    steps = blocker.args[0]["global_steps"]
+    assert len(dock.cost_plot.steps_x) == steps
+    assert dock.cost_plot.steps_x[-1] == pytest.approx(doc.training["epochs"])
+
+
+def test_trainer_reports_the_last_steps_of_a_run():
+    d = load_document(os.path.join(PRESETS, "spiral.json"))
+    sp = load_dataset(d.data)
+    d.network.build(seed=0)
+    seen = []
+    cfg = TrainConfig.from_dict({**d.training, "epochs": 2})
+    # a throttle longer than the run: one step event (the first step), the rest comes at the end
+    result = Trainer(d.network, sp, cfg, callback=seen.append, throttle=3600).run()
+    assert seen[-1]["type"] == "finished"
+    costs = [gs for ev in seen if ev["type"] in ("step", "finished") for gs, _ in ev["recent"]]
+    assert costs == list(range(1, result["global_steps"] + 1))
+    assert seen[-1]["steps_per_epoch"] == result["global_steps"] // 2
+
+
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def close(win):
+    win.document.undo_stack.setClean()
+    win.close()
+    win.deleteLater()
+
+
+def test_an_input_dropped_from_the_palette_takes_the_data_sets_sample_shape(qtbot, tmp_path):
+    win = window(qtbot, tmp_path)
+    try:
+        win.new_document()  # keeps the digits data set: samples of shape (1, 28, 28)
+        assert win.document.data["name"] == "digits"
+        name = win.scene.add_layer_at("Input", QPointF(0, 0))
+        assert win.document.network.nodes[name].layer.get_config()["shape"] == [1, 28, 28]
+        conv = win.scene.add_layer_at("Conv2D", QPointF(300, 0))
+        assert win.scene.connect_nodes(name, conv)
+        assert not win.scene.nodes[conv].is_error  # a CNN on the digits needs no Reshape
+        # another data set: the next Input takes its shape
+        data = copy.deepcopy(win.document.data)
+        data.update({"name": "spiral", "options": {}})
+        win.document.set_data(data)
+        other = win.scene.add_layer_at("Input", QPointF(0, 300))
+        assert win.document.network.nodes[other].layer.get_config()["shape"] == [2]
+    finally:
+        close(win)
