@@ -357,6 +357,7 @@ class MainWindow(QMainWindow):
         self.view_menu = v
         n = mb.addMenu("&Network")
         n.addAction(self.act_summary)
+        self._make_training_menu(mb)
         h = mb.addMenu("&Help")
         from .concepts import install_concepts_action  # Help > Concepts (F1): the course notes' index
         install_concepts_action(self, h)
@@ -364,6 +365,75 @@ class MainWindow(QMainWindow):
         # canvas context menu
         self.view.setContextMenuPolicy(Qt.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
+
+    def _make_training_menu(self, mb):
+        """Training > Train / Pause / Step / Stop / Reset weights, with the keys a debugger uses
+        (F5 runs, Shift+F5 stops, F10 steps) and Ctrl+Return; enabled as the dock's buttons are."""
+        dock = self.training_dock
+        if dock is None:
+            return
+        A = self._action
+        self.act_train = A("&Train", self.train_or_resume, [QKeySequence("Ctrl+Return"), QKeySequence("F5")],
+                           "Train the network with the training dock's settings (resumes a paused run)")
+        self.act_pause = A("&Pause / Resume", self._toggle_pause, QKeySequence("F6"),
+                           "Pause before the next mini-batch, or resume a paused run")
+        self.act_step = A("&Step one mini-batch", self._step, QKeySequence("F10"),
+                          "Train exactly one mini-batch, then wait (one step of gradient descent)")
+        self.act_stop = A("St&op", dock.stop, QKeySequence("Shift+F5"),
+                          "End the run; the weights learned so far are kept")
+        self.act_reset_weights = A("&Reset weights", dock.reset_weights, QKeySequence("Ctrl+R"),
+                                   "Initialize the weights again and clear the plots")
+        t = mb.addMenu("&Training")
+        t.addActions([self.act_train, self.act_pause, self.act_step, self.act_stop])
+        t.addSeparator()
+        t.addAction(self.act_reset_weights)
+        self.training_menu = t
+        for a in (self.act_train, self.act_pause, self.act_step, self.act_stop, self.act_reset_weights):
+            a.setShortcutContext(Qt.WindowShortcut)
+        # the dock's buttons say their keys too
+        for button, act in ((dock.train_button, self.act_train), (dock.pause_button, self.act_pause),
+                            (dock.step_button, self.act_step), (dock.stop_button, self.act_stop),
+                            (dock.reset_button, self.act_reset_weights)):
+            keys = act.shortcut().toString(QKeySequence.NativeText)
+            if keys and keys not in button.toolTip():
+                button.setToolTip(f"{button.toolTip()} ({keys})")
+        dock.state_changed.connect(self._on_training_state)
+        self._on_training_state(dock.state)
+
+    def _on_training_state(self, state):
+        running = state in ("running", "paused")
+        self.act_train.setEnabled(state in ("idle", "paused"))
+        self.act_train.setText("&Resume" if state == "paused" else "&Train")
+        self.act_pause.setEnabled(running)
+        self.act_step.setEnabled(state in ("idle", "paused"))
+        self.act_stop.setEnabled(running)
+        self.act_reset_weights.setEnabled(state == "idle")
+
+    def _show_training_dock(self):
+        self.training_dock.show()
+        self.training_dock.raise_()  # in front of the Digits panel that shares its tab
+
+    def train_or_resume(self):
+        """Start a run (or resume a paused one) and bring the training dock forward."""
+        dock = self.training_dock
+        if dock is None:
+            return False
+        self._show_training_dock()
+        if dock.state == "paused":
+            dock.resume()
+            return True
+        return bool(dock.train())
+
+    def _toggle_pause(self):
+        dock = self.training_dock
+        if dock.state == "running":
+            dock.pause()
+        elif dock.state == "paused":
+            dock.resume()
+
+    def _step(self):
+        self._show_training_dock()
+        self.training_dock.step()
 
     def _make_toolbar(self):
         tb = QToolBar("Main", self)
@@ -382,6 +452,9 @@ class MainWindow(QMainWindow):
         tb.addActions([self.tb_undo, self.tb_redo])
         tb.addSeparator()
         tb.addActions([self.act_layout, self.act_fit, self.act_summary])
+        if self.training_dock is not None:
+            tb.addSeparator()
+            tb.addActions([self.act_train, self.act_stop])
         self.addToolBar(Qt.TopToolBarArea, tb)
         self.toolbar = tb
 

@@ -14,8 +14,7 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, QSettings  # noqa: E402
-from PySide6.QtGui import QKeySequence  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 
 from engine.data import load_dataset  # noqa: E402
 from engine.io import load_document  # noqa: E402
@@ -163,5 +162,37 @@ def test_an_input_dropped_from_the_palette_takes_the_data_sets_sample_shape(qtbo
         win.document.set_data(data)
         other = win.scene.add_layer_at("Input", QPointF(0, 300))
         assert win.document.network.nodes[other].layer.get_config()["shape"] == [2]
+    finally:
+        close(win)
+
+
+def test_training_menu_and_keys_drive_the_dock(qtbot, tmp_path):
+    win = window(qtbot, tmp_path)
+    try:
+        dock = win.training_dock
+        win.document.load_dict(spiral_dict())
+        titles = [a.text() for a in win.menuBar().actions()]
+        assert "&Training" in titles
+        keys = {a.text(): a.shortcut().toString() for a in win.training_menu.actions() if a.text()}
+        assert keys["&Train"] == "Ctrl+Return" and keys["St&op"] == "Shift+F5" and keys["&Step one mini-batch"] == "F10"
+        assert "F5" in [s.toString() for s in win.act_train.shortcuts()]
+        assert not win.act_stop.isEnabled() and win.act_train.isEnabled()
+        assert "(Ctrl+Return)" in dock.train_button.toolTip()
+        # the Digits panel in front: F10 brings the training dock forward and takes one step
+        win.panels["Digits"].raise_()
+        win.activateWindow()  # window shortcuts need the active window
+        qtbot.waitUntil(win.isActiveWindow)
+        with qtbot.waitSignal(dock.step_reported, timeout=20000):
+            qtbot.keyClick(win, Qt.Key_F10)
+        assert dock.state == "paused" and not dock.visibleRegion().isEmpty()
+        assert win.act_train.text() == "&Resume" and win.act_stop.isEnabled()
+        assert not win.act_reset_weights.isEnabled()
+        with qtbot.waitSignal(dock.training_finished, timeout=20000) as blocker:
+            win.act_stop.trigger()
+        assert blocker.args[0]["stopped"] == "cancelled"
+        assert win.act_train.text() == "&Train" and not win.act_stop.isEnabled()
+        with qtbot.waitSignal(dock.training_finished, timeout=60000) as blocker:
+            qtbot.keyClick(win, Qt.Key_Return, Qt.ControlModifier)
+        assert blocker.args[0]["stopped"] == "finished"
     finally:
         close(win)
