@@ -196,3 +196,26 @@ def test_training_menu_and_keys_drive_the_dock(qtbot, tmp_path):
         assert blocker.args[0]["stopped"] == "finished"
     finally:
         close(win)
+
+
+def test_evaluation_names_invisible_classes(qtbot):
+    # the names preset's classes are "\n" (end of name) and letters: the first row and column of
+    # the confusion matrix had an empty header
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from playground.training.evaluation import EvaluationPanel, class_label
+
+    assert class_label("\n") == "\u23ce end" and class_label(" ") == "\u2423 space" and class_label("a") == "a"
+    assert class_label("\x01") == "\\x01"
+    panel = EvaluationPanel()
+    qtbot.addWidget(panel)
+    p = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]], dtype=np.float32)
+    y = np.array([0, 1, 2])
+    sets = {f"{k}_{w}": (p if k == "x" else y) for k in ("x", "y") for w in ("train", "dev", "test")}
+    panel.set_source(lambda x: x, SimpleNamespace(task="classification", classes=["\n", " ", "a"], **sets))
+    assert panel.evaluate()["accuracy"] == 1.0
+    heads = [panel.confusion.horizontalHeaderItem(i).text() for i in range(3)]
+    rows = [panel.scores.verticalHeaderItem(i).text() for i in range(3)]
+    assert heads == ["\u23ce end", "\u2423 space", "a"] and rows == heads

@@ -40,6 +40,21 @@ def _rows(x, start, stop):
     return x[start:stop]
 
 
+#: how invisible characters (the character models' classes) are named in the tables
+_CHAR_NAMES = {"\n": "\u23ce end", " ": "\u2423 space", "\t": "\u21e5 tab", "": "(empty)"}
+
+
+def class_label(name):
+    """A class name a person can see: the end-of-name newline of a character model, a space or a
+    tab would otherwise label a row of the confusion matrix with nothing."""
+    name = str(name)
+    if name in _CHAR_NAMES:
+        return _CHAR_NAMES[name]
+    if not name.isprintable():
+        return repr(name)[1:-1]
+    return name
+
+
 def evaluation_report(predict, x, y, classes, threshold=0.5, progress=None, cancelled=None):
     """Predict ``x`` in chunks and score the predicted classes against ``y`` (any thread).
 
@@ -384,7 +399,7 @@ class EvaluationPanel(QWidget):
         self.evaluated.emit(report)
 
     def _fill(self, report, which):
-        names = [c["name"] for c in report["classes"]]
+        names = [class_label(c["name"]) for c in report["classes"]]
         short = [n if len(n) <= 10 else n[:9] + "." for n in names]
         cm = np.asarray(report["confusion_matrix"])
         k = len(names)
