@@ -219,3 +219,20 @@ def test_evaluation_names_invisible_classes(qtbot):
     heads = [panel.confusion.horizontalHeaderItem(i).text() for i in range(3)]
     rows = [panel.scores.verticalHeaderItem(i).text() for i in range(3)]
     assert heads == ["\u23ce end", "\u2423 space", "a"] and rows == heads
+
+
+def test_a_regression_data_set_with_a_classification_cost_says_which_cost(dock_for):
+    d = spiral_dict()
+    d["data"] = {"name": "plane", "options": {}, "split": {"dev": 0.1, "test": 0.2}, "seed": 0}
+    dock, doc = dock_for(d)
+    assert dock.train() is False
+    text = dock.status.text()
+    assert "regression" in text and "'quadratic'" in text and "1 unit" in text
+
+
+def test_a_value_cost_on_class_labels_points_to_softmax_cross_entropy(dock_for):
+    d = spiral_dict()
+    d["training"]["loss"] = "quadratic"
+    dock, doc = dock_for(d)
+    assert dock.train() is False
+    assert "softmax_cross_entropy" in dock.status.text() and "2 outputs" in dock.status.text()

@@ -78,19 +78,34 @@ def preflight(network, splits, training):
             return (f"The Input '{inp}' takes samples of shape {_fmt(have)}, but the samples of '{data_name}' "
                     f"have shape {_fmt(want)}: select '{inp}' and set its shape to {_fmt(want)} in the "
                     f"inspector (or choose another data set).")
-    if getattr(splits, "task", "classification") != "classification" or len(network.outputs) != 1:
+    if len(network.outputs) != 1:
         return None
     loss = _loss_of(training)
+    if loss is None:
+        return None
     kind = getattr(loss, "fused_activation", None)
     out = network.outputs[0]
     layer = network.nodes[out].layer
+    shape = shapes.get(out)
+    if getattr(splits, "task", "classification") != "classification":
+        if loss.classification:
+            y = getattr(splits, "y_train", None)
+            k = int(y.shape[-1]) if isinstance(y, np.ndarray) and y.ndim > 1 else 1
+            return (f"'{data_name}' is a regression data set (a number to predict per sample), but the "
+                    f"cost {loss.name} is for classes: choose the cost 'quadratic' in the training "
+                    f"settings and end the network with a Dense layer of {k} unit{'' if k == 1 else 's'} "
+                    f"(no softmax or sigmoid after it).")
+        return None
+    n_classes = len(getattr(splits, "classes", None) or [])
+    if not loss.classification and shape and int(shape[-1]) != 1:
+        return (f"The cost {loss.name} compares each output value with a target value, but '{data_name}' "
+                f"gives a class per sample and '{out}' has {int(shape[-1])} outputs: for classes choose "
+                f"the cost softmax_cross_entropy (with a softmax output layer).")
     if kind in ("softmax", "sigmoid") and not _makes(layer, kind):
         return (f"The cost {loss.name} needs {kind} probabilities, but the network's output '{out}' "
                 f"({layer.type_name}) is not a {kind}: add an Activation layer after '{out}' and set its "
                 f"kind to {kind} in the inspector. Trained as it is, the cost means nothing and the "
                 f"accuracy stays at chance.")
-    n_classes = len(getattr(splits, "classes", None) or [])
-    shape = shapes.get(out)
     if kind == "softmax" and n_classes >= 2 and shape and int(shape[-1]) != n_classes:
         where, key = _units_layer(network, out)
         fix = (f"set the {key} of '{where}' to {n_classes}" if where is not None
