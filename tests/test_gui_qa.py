@@ -236,3 +236,77 @@ def test_a_value_cost_on_class_labels_points_to_softmax_cross_entropy(dock_for):
     dock, doc = dock_for(d)
     assert dock.train() is False
     assert "softmax_cross_entropy" in dock.status.text() and "2 outputs" in dock.status.text()
+
+
+def tiny_mnist(folder):
+    """Four small IDX files in MNIST's layout (what a download leaves in the cache)."""
+    import numpy as np
+
+    from engine.data.mnist import MNIST_FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    arrays = {"train_images": rng.integers(0, 255, (60, 28, 28), dtype=np.uint8),
+              "train_labels": np.arange(60, dtype=np.uint8) % 10,
+              "test_images": rng.integers(0, 255, (20, 28, 28), dtype=np.uint8),
+              "test_labels": np.arange(20, dtype=np.uint8) % 10}
+    for key, name in MNIST_FILES.items():
+        write_idx(os.path.join(folder, name), arrays[key])
+    return str(folder)
+
+
+def test_mnist_can_be_downloaded_or_pointed_at_from_the_dock(dock_for, qtbot, tmp_path, monkeypatch):
+    # choosing mnist said "MNIST needs option 'path' ... or download: true", options the form
+    # could not set
+    import playground.training.controls as controls_mod
+
+    monkeypatch.setattr("engine.data.mnist.default_cache_dir", lambda: str(tmp_path / "empty-cache"))
+    d = spiral_dict()
+    dock, doc = dock_for(d)
+    c = dock.controls
+    assert not c.mnist_row.isVisibleTo(c)
+    c.dataset.setCurrentText("mnist")
+    assert doc.data["name"] == "mnist" and c.mnist_row.isVisibleTo(c)
+    assert dock.splits is None and "Download (11 MB)" in dock.status.text()
+
+    files = tmp_path / "cache"
+    files.mkdir()
+    calls = []
+
+    def fake_download(progress=None):
+        calls.append(1)
+        progress("train-images-idx3-ubyte.gz", 5_000_000, 9_900_000)
+        return tiny_mnist(files)
+
+    dock.download_fn = fake_download
+    with qtbot.waitSignal(c.data_edited, timeout=10000) as blocker:
+        c.mnist_download.click()
+        assert not c.mnist_download.isEnabled() and not dock.train_button.isEnabled()
+    assert calls == [1] and blocker.args[0]["options"] == {"path": str(files)}
+    qtbot.waitUntil(lambda: dock.mnist_download is None)
+    assert doc.data["options"] == {"path": str(files)}
+    assert dock.splits is not None and dock.splits.name == "mnist" and len(dock.splits.x_test) == 20
+    assert c.mnist_download.isEnabled() and dock.train_button.isEnabled()
+
+    # "Use files...": a picked IDX file means its folder, an .npz the file itself
+    other = tmp_path / "mine"
+    other.mkdir()
+    tiny_mnist(other)
+    monkeypatch.setattr(controls_mod, "choose_mnist_path", lambda parent: str(other))
+    c.mnist_files.click()
+    assert doc.data["options"] == {"path": str(other)} and dock.splits.info["path"] == str(other)
+
+
+def test_a_failed_mnist_download_says_why(dock_for, qtbot, tmp_path, monkeypatch):
+    from engine.errors import DataError
+
+    monkeypatch.setattr("engine.data.mnist.default_cache_dir", lambda: str(tmp_path / "empty-cache"))
+    dock, doc = dock_for(spiral_dict())
+    dock.controls.dataset.setCurrentText("mnist")
+
+    def offline(progress=None):
+        raise DataError("cannot download https://example/train-images-idx3-ubyte.gz: no network")
+
+    dock.download_fn = offline
+    assert dock.download_mnist()
+    qtbot.waitUntil(lambda: dock.mnist_download is None)
+    assert "no network" in dock.status.text() and dock.controls.mnist_download.isEnabled()

@@ -8,12 +8,13 @@ against feedback loops). Tooltips use the course notes' terms.
 """
 
 import copy
+import os
 
 from ..canvas.help_texts import rich
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QSpinBox, QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam"]
 #: which hyperparameters each optimizer takes (besides lr)
@@ -122,6 +123,17 @@ TIPS = {
 }
 
 
+def choose_mnist_path(parent):
+    """Ask for one of the MNIST files; returns the .npz file or the IDX files' folder ('' when
+    cancelled). A module function: tests replace it."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getOpenFileName(parent, "MNIST files", "", "MNIST (*.npz *-ubyte *-ubyte.gz);;All files (*)")
+    if not path:
+        return ""
+    return path if path.lower().endswith(".npz") else os.path.dirname(path)
+
+
 def _dspin(lo, hi, decimals, step, tip):
     w = QDoubleSpinBox()
     w.setRange(lo, hi)
@@ -141,6 +153,8 @@ class TrainingControls(QWidget):
     regularization_edited = Signal(float, float)
     initializer_edited = Signal(str)
     health_mode_changed = Signal(str)
+    #: the user asked to download the full MNIST (the dock runs it in a thread)
+    mnist_download_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -257,6 +271,21 @@ class TrainingControls(QWidget):
         split.addWidget(self.test)
         f.addRow("split", split)
         f.addRow("", self.split_label)
+        # the full MNIST is not bundled: point at your copy, or download it (11 MB) once
+        self.mnist_files = QPushButton("Use files\u2026")
+        self.mnist_files.setToolTip("Read MNIST from your copy: the four IDX files (train-images-idx3-ubyte "
+                                    "... t10k-labels-idx1-ubyte, .gz or not) or an .npz with x_train, "
+                                    "y_train, x_test, y_test.")
+        self.mnist_download = QPushButton("Download (11 MB)")
+        self.mnist_download.setToolTip("Download the four MNIST files once into the cache folder "
+                                       "(checked against their SHA-256), then train on 60,000 digits.")
+        self.mnist_row = QWidget()
+        row = QHBoxLayout(self.mnist_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.mnist_files)
+        row.addWidget(self.mnist_download)
+        self.mnist_label = QLabel("MNIST")
+        f.addRow(self.mnist_label, self.mnist_row)
         f.addRow("", self.augment)
         self.augment_labels = {}
         for key, w in self.augment_fields.items():
@@ -326,6 +355,8 @@ class TrainingControls(QWidget):
         self.l2.valueChanged.connect(self._on_regularization_changed)
         self.init.currentTextChanged.connect(self._on_init_changed)
         self.health.currentTextChanged.connect(self.health_mode_changed)
+        self.mnist_files.clicked.connect(self._choose_mnist_files)
+        self.mnist_download.clicked.connect(self.mnist_download_requested)
         self._wrap_tooltips()
         self._update_visibility()
 
@@ -474,6 +505,9 @@ class TrainingControls(QWidget):
         self.early.setStyleSheet("color: #c33;" if no_dev else "")
         self.min_delta.setVisible(self.early.isChecked())
         self.clip_norm.setEnabled(self.clip.isChecked())
+        mnist = self.dataset.currentText() == "mnist"
+        self.mnist_label.setVisible(mnist)
+        self.mnist_row.setVisible(mnist)
         image = self.dataset.currentText() in IMAGE_DATASETS
         self.augment.setEnabled(image)
         self.augment.setVisible(image)
@@ -521,6 +555,17 @@ class TrainingControls(QWidget):
             self.data_edited.emit(copy.deepcopy(self._data))
             if self._training.get("augment") and self._data.get("name") not in IMAGE_DATASETS:
                 self._on_training_changed()  # augmentation only makes sense for images
+
+    def set_data_options(self, options):
+        """Replace the data set's options (e.g. MNIST's path) and emit the edited data dict."""
+        self._data = self.data_dict()
+        self._data["options"] = dict(options)
+        self.data_edited.emit(copy.deepcopy(self._data))
+
+    def _choose_mnist_files(self):
+        path = choose_mnist_path(self)
+        if path:
+            self.set_data_options({"path": path})
 
     def _on_regularization_changed(self, *_):
         if not self._loading:

@@ -17,7 +17,7 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QThread, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
                                QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget)
@@ -76,6 +76,53 @@ class _SizedScrollArea(QScrollArea):
         hint = super().sizeHint()
         hint.setWidth(self._width)
         return hint
+
+
+class _DownloadCancelled(Exception):
+    pass
+
+
+class MnistDownload(QThread):
+    """Downloads the full MNIST in a thread (11 MB: seconds to minutes), reporting progress.
+
+    Signals: ``progressed(str, int, int)`` file name, bytes done, bytes in all (0 when unknown);
+    ``succeeded(str)`` the folder of the files; ``failed(str)`` a readable message.
+    """
+
+    progressed = Signal(str, int, int)
+    succeeded = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, download, parent=None):
+        super().__init__(parent)
+        self._download = download
+        self._cancel = False
+
+    def cancel(self):
+        self._cancel = True
+
+    def _progress(self, name, done, total):
+        if self._cancel:
+            raise _DownloadCancelled()
+        self.progressed.emit(str(name), int(done), int(total or 0))
+
+    def run(self):  # noqa: D401 - QThread API
+        try:
+            folder = self._download(progress=self._progress)
+        except _DownloadCancelled:
+            self.failed.emit("MNIST download cancelled")
+        except EngineError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a download must never crash the window
+            self.failed.emit(f"MNIST download failed: {type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(str(folder))
+
+
+def _download_mnist(progress=None):
+    from engine.data.mnist import download_mnist
+
+    return download_mnist(progress=progress)
 
 
 class TrainingDock(QDockWidget):
@@ -212,6 +259,10 @@ class TrainingDock(QDockWidget):
         self.controls.regularization_edited.connect(self._on_regularization_edited)
         self.controls.initializer_edited.connect(self._on_initializer_edited)
         self.controls.health_mode_changed.connect(self._on_health_mode_changed)
+        self.controls.mnist_download_requested.connect(self.download_mnist)
+        self.mnist_download = None  # the running MnistDownload thread
+        #: fetches MNIST: called as ``download(progress=fn)``, returns the files' folder (tests replace it)
+        self.download_fn = _download_mnist
         # a slow poll picks up events the throttled signal did not announce (e.g. while paused)
         self._poll = QTimer(self)
         self._poll.setInterval(250)
@@ -352,7 +403,11 @@ class TrainingDock(QDockWidget):
         except EngineError as exc:
             self.splits, self._splits_key = None, None
             self.doc.data_sample_shape = None
-            self.status.setText(f"Data: {exc}")
+            text = f"Data: {exc}"
+            if (self.doc.data or {}).get("name") == "mnist":
+                text = (f"Data: {exc}. The full MNIST is not bundled: press 'Download (11 MB)' under the "
+                        "data set, or 'Use files\u2026' to read your copy.")
+            self.status.setText(text)
             return None
         sp = self.splits
         x = sp.x_train
@@ -446,7 +501,7 @@ class TrainingDock(QDockWidget):
     def _set_state(self, state):
         self.state = state
         running = state in ("running", "paused")
-        self.train_button.setEnabled(state == "idle")
+        self.train_button.setEnabled(state == "idle" and getattr(self, "mnist_download", None) is None)
         self.pause_button.setEnabled(running)
         self.step_button.setEnabled(state in ("idle", "paused"))
         self.stop_button.setEnabled(running)
@@ -581,9 +636,58 @@ class TrainingDock(QDockWidget):
                 return ok
         return True
 
+    # -- MNIST download ---------------------------------------------------------------------------
+    def download_mnist(self):
+        """Download the full MNIST in a thread, with progress in the progress bar; when done the
+        document's data set reads the downloaded files."""
+        if self.mnist_download is not None or self.state != "idle":
+            return False
+        thread = MnistDownload(self.download_fn, self)
+        thread.progressed.connect(self._on_download_progress)
+        thread.succeeded.connect(self._on_download_succeeded)
+        thread.failed.connect(self._on_download_failed)
+        thread.finished.connect(self._on_download_finished)
+        self.mnist_download = thread
+        self.controls.mnist_download.setEnabled(False)
+        self.train_button.setEnabled(False)
+        self.status.setStyleSheet("")
+        self.status.setText("Downloading MNIST\u2026")
+        self.progress.setValue(0)
+        self.progress.setFormat("downloading MNIST")
+        thread.start()
+        return True
+
+    def _on_download_progress(self, name, done, total):
+        mb = f"{done / 1e6:.1f}" + (f" / {total / 1e6:.1f} MB" if total else " MB")
+        self.progress.setFormat(f"downloading {name}: {mb}")
+        if total:
+            self.progress.setValue(int(1000 * min(done / total, 1.0)))
+
+    def _on_download_succeeded(self, folder):
+        self.progress.setFormat("MNIST downloaded")
+        self.progress.setValue(self.progress.maximum())
+        data = copy.deepcopy(self.doc.data or {}) if self.doc is not None else {}
+        if data.get("name") == "mnist":
+            self.controls.set_data_options({"path": folder})
+            self._splits_key = None
+            self._load_data()
+
+    def _on_download_failed(self, message):
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self._show_error(message)
+
+    def _on_download_finished(self):
+        self.mnist_download = None
+        self.controls.mnist_download.setEnabled(True)
+        self._set_state(self.state)
+
     def shutdown(self):
         """Stop training and wait for the worker (MainWindow calls this when it closes)."""
         self._poll.stop()
+        if self.mnist_download is not None:
+            self.mnist_download.cancel()
+            self.mnist_download.wait(5000)
         self.stop(wait=True)
         self.evaluation.shutdown()
         self._clear_tints()
