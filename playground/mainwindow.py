@@ -270,7 +270,8 @@ class MainWindow(QMainWindow):
         a = QAction(text, self)
         if shortcut:
             a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
-        keys = " / ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts())
+        # (a standard key may equal the explicit one: Zoom out said "Ctrl+- / Ctrl+-")
+        keys = " / ".join(dict.fromkeys(s.toString(QKeySequence.NativeText) for s in a.shortcuts()))
         tip = tip or text.replace("&", "").rstrip(".\u2026")
         a.setToolTip(f"{tip} ({keys})" if keys else tip)
         a.setStatusTip(tip)

@@ -310,3 +310,23 @@ def test_a_failed_mnist_download_says_why(dock_for, qtbot, tmp_path, monkeypatch
     assert dock.download_mnist()
     qtbot.waitUntil(lambda: dock.mnist_download is None)
     assert "no network" in dock.status.text() and dock.controls.mnist_download.isEnabled()
+
+
+def test_tooltips_name_each_key_once_and_an_empty_hint_takes_no_room(qtbot, tmp_path, dock_for):
+    win = window(qtbot, tmp_path)
+    try:
+        for act in win.findChildren(type(win.act_zoom_out)):
+            tip = act.toolTip()
+            if "(" in tip and tip.endswith(")"):
+                keys = tip[tip.rindex("(") + 1:-1].split(" / ")
+                assert len(keys) == len(set(keys)), tip
+        assert win.act_zoom_out.toolTip() == "Zoom out (Ctrl+-)"
+    finally:
+        close(win)
+    dock, _ = dock_for(spiral_dict())
+    dock.show()
+    assert dock.hint.isHidden()
+    dock.hint.setText("most units of relu3 are dead")
+    assert not dock.hint.isHidden()
+    dock.hint.setText("")
+    assert dock.hint.isHidden()

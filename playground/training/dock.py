@@ -65,6 +65,14 @@ def cost_too_high_hint(result, splits, training):
             "try a lower one, press Reset weights and train again.")
 
 
+class _HintLabel(QLabel):
+    """A label that takes no room while it has nothing to say."""
+
+    def setText(self, text):  # noqa: N802 - Qt API
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class _SizedScrollArea(QScrollArea):
     """A scroll area that asks for a given width (a splitter then starts it at that width)."""
 
@@ -192,7 +200,8 @@ class TrainingDock(QDockWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.hint = QLabel("")
+        self.hint = _HintLabel("")
+        self.hint.setVisible(False)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #b26a00;")
         bar = QHBoxLayout()

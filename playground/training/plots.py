@@ -338,7 +338,7 @@ class GradNormPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.widget = _plot("Gradient norm per layer", "|dW|")
+        self.widget = _plot("Gradient norms", "|dW|")  # per layer (the key names them); fits a narrow plot
         self.widget.setToolTip("L2 norm of each layer's weight gradients. Below 1e-6 (blue band) the "
                                "gradient vanishes and the layer stops learning; above 1e3 (red band) "
                                "it explodes and the cost diverges.")
