@@ -760,11 +760,22 @@ class MainWindow(QMainWindow):
             net = onnx.import_onnx(path)
             d = {"format": "network-playground", "version": 1, "name": Path(path).stem, "description":
                  f"Imported from {Path(path).name}", "graph": net.get_config()}
+            # an ONNX file holds no data set or training settings: keep the current ones when the
+            # imported network reads the same samples (an exported spiral network comes back
+            # ready to train on the spiral, not on the default digits)
+            kept = ""
+            doc = self.document
+            shape = doc.data_sample_shape
+            if shape and len(net.inputs) == 1:
+                cfg = net.nodes[net.inputs[0]].layer.get_config()
+                if tuple(int(v) for v in cfg.get("shape") or ()) == tuple(shape):
+                    d["training"], d["data"] = doc.training, doc.data
+                    kept = f"; it reads the {doc.data.get('name', 'same')} data set as before"
             self.document.load_dict(json.loads(json.dumps(d)))
             # keep the imported weights: swap the checked network for the imported one
             self.document.network = net
             self.document.reset.emit()
-            self._show_status(f"Imported {Path(path).name}: {len(net.nodes)} layers, weights kept")
+            self._show_status(f"Imported {Path(path).name}: {len(net.nodes)} layers, weights kept{kept}")
         except EngineError as exc:
             self.show_error("Cannot import ONNX", str(exc))
         except Exception as exc:  # noqa: BLE001

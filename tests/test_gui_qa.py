@@ -330,3 +330,33 @@ def test_tooltips_name_each_key_once_and_an_empty_hint_takes_no_room(qtbot, tmp_
     assert not dock.hint.isHidden()
     dock.hint.setText("")
     assert dock.hint.isHidden()
+
+
+def test_an_onnx_round_trip_keeps_the_data_set_when_the_network_reads_it(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    pytest.importorskip("onnx")
+    win = window(qtbot, tmp_path)
+    try:
+        win.open_file(os.path.join(PRESETS, "spiral.json"), as_preset=True)
+        assert win.document.data["name"] == "spiral"
+        target = str(tmp_path / "spiral.onnx")
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (target, "")))
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (target, "")))
+        win.export_onnx()
+        assert os.path.isfile(target)
+        win.import_onnx()
+        doc = win.document
+        assert doc.name == "spiral" and doc.data["name"] == "spiral"  # not the default digits
+        assert "reads the spiral data set" in win.statusBar().currentMessage()
+        assert doc.training["optimizer"]["lr"] == 0.01  # the preset's, not the default 0.001
+        with qtbot.waitSignal(win.training_dock.training_finished, timeout=60000):
+            assert win.training_dock.train()
+        # a network that reads other samples gets the default data set (the checks say what to fix)
+        win.open_file(os.path.join(PRESETS, "digits_mlp.json"), as_preset=True)
+        win.document.undo_stack.setClean()
+        win.import_onnx()
+        message = win.statusBar().currentMessage()
+        assert message.startswith("Imported spiral.onnx") and "reads the" not in message
+    finally:
+        close(win)
