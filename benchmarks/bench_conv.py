@@ -37,6 +37,7 @@ from engine.layers.blocks import ResidualIdentityBlock  # noqa: E402
 from engine.losses import cost_and_gradients  # noqa: E402
 
 LR = 0.01
+PAUSE = float(__import__('os').environ.get('BENCH_PAUSE', '0'))
 
 
 def lenet_engine(seed=0):
@@ -122,14 +123,23 @@ def best_time(step, n):
     return (time.perf_counter() - t) / n
 
 
-def compare(steps, rounds, n):
-    """Alternating rounds over {label: step}; the best seconds per step of each."""
-    for step in steps.values():  # warm up
-        step()
-        step()
+def compare(steps, rounds, n, warmup=2, pause=None):
+    """Alternating rounds over {label: step}; the best seconds per step of each.
+
+    Every round of every label starts with ``warmup`` untimed steps: switching between the
+    engine's modes re-limits OpenBLAS's threads, and the previous round's library (OpenBLAS or
+    PyTorch's OpenMP threads) may still be spinning on the cores for a moment after it returned;
+    timed back to back, a round pays for its predecessor (measured: the engine's chunks mode
+    19-20 ms alone against 23-24 ms right after blas-mode rounds).
+    """
     best = {k: float("inf") for k in steps}
+    pause = PAUSE if pause is None else pause
     for _ in range(rounds):
         for k, step in steps.items():
+            if pause:
+                time.sleep(pause)
+            for _ in range(warmup):
+                step()
             best[k] = min(best[k], best_time(step, n))
     return best
 

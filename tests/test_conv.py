@@ -250,6 +250,31 @@ def test_maxpool_sends_gradient_to_the_max_only():
     np.testing.assert_array_equal(dx, [[[[0.0, 2.0], [0.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("pool", [2, (2, 3), 3])
+def test_maxpool_tiling_path_matches_the_general_one(pool, monkeypatch):
+    """Windows that tile the input (stride = pool size, no leftover) take a fast path that records
+    the winning offset; its output and gradient (first maximum on ties, as after a ReLU) must equal
+    the general path's."""
+    rng = np.random.default_rng(8)
+    x = np.maximum(rng.standard_normal((3, 2, 6, 6)), 0.0)  # many tied zeros
+    x[0, 0, :2, :2] = 1.5  # a window of equal maxima
+    dy_shape = (3, 2) + MaxPool2D(pool).output_shape([(2, 6, 6)])[1:]
+    dy = rng.standard_normal(dy_shape)
+    fast = MaxPool2D(pool)
+    y_fast = fast.forward(x, training=True)
+    assert fast._tiles(x.shape, ((0, 0), (0, 0)), *y_fast.shape[2:])
+    dx_fast = fast.backward(dy)
+    slow = MaxPool2D(pool)
+    monkeypatch.setattr(slow, "_tiles", lambda *a: False)
+    y_slow = slow.forward(x, training=True)
+    dx_slow = slow.backward(dy)
+    np.testing.assert_array_equal(y_fast, y_slow)
+    np.testing.assert_array_equal(dx_fast, dx_slow)
+    assert np.count_nonzero(dx_fast) == np.count_nonzero(dy)  # one input per window gets it
+    errs = numeric_check(MaxPool2D(pool), rng.standard_normal((2, 2, 6, 6)), rng)
+    assert errs["x"] < 1e-6
+
+
 def test_zero_padding_and_global_pooling():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 4, 5))

@@ -365,10 +365,11 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
 SHIFT_KERNELS = blas.AVAILABLE
 #: the shift kernels run for kernels larger than 1x1 on inputs with at least this many channels
 #: (with fewer the GEMMs are too thin and im2col's single GEMM is faster; a 1x1 convolution's
-#: im2col is its input itself). Measured, one training step of one layer, batch 64, shift/im2col
-#: time: 6 -> 16 channels 5x5 1.61, 8 -> 16 3x3 0.85-1.21, 16 -> 32 3x3 0.78, 32 -> 32 3x3 on
-#: 7x7 0.86, 32 -> 64 3x3 on 28x28 0.59, 64 -> 64 3x3 on 16x16 (batch 32) 0.80.
-SHIFT_MIN_CHANNELS = 16
+#: im2col is its input itself). Measured, one training step of one layer with/without dx, batch
+#: 64, chunks mode, shift/im2col time: 1 -> 6 5x5 2.4/1.8, 3 -> 16 3x3 1.3/1.0, 6 -> 16 5x5
+#: 1.4/1.1, 8 -> 16 3x3 1.0/0.85, 12 -> 24 3x3 on 7x7 1.05/0.81, 16 -> 32 3x3 0.89/0.96,
+#: 64 -> 64 3x3 on 16x16 (batch 32) 0.80.
+SHIFT_MIN_CHANNELS = 8
 
 
 class _ShiftPlan:
@@ -404,7 +405,6 @@ class _ShiftPlan:
         self.base = t * self.pitch + l  # leading zeros: pixel (0, 0) of image 0 sits there
         self.cols = n * self.rows * self.pitch  # R
         self.row_offsets = [u * dh * self.pitch for u in range(kh)]
-        self.tap_offsets = [u * dh * self.pitch + v * dw for u in range(kh) for v in range(kw)]
         # the stacked buffer's width: the last row window ends at R + (kh-1)*dh*P
         self.span = self.cols + self.row_offsets[-1]
         # the padded input: the stacked copies' (kw-1)*dw extra columns, and all of the images
@@ -417,10 +417,6 @@ class _ShiftPlan:
     def row_weights(self, W):
         """W (F, C, kh, kw) as kh matrices (F, kw*C), columns ordered (v, c) like the buffer's rows."""
         return np.ascontiguousarray(W.transpose(2, 0, 3, 1)).reshape(self.kh, self.f, self.kw * self.c)
-
-    def tap_weights_t(self, W):
-        """W (F, C, kh, kw) as kh*kw transposed taps (C, F)."""
-        return np.ascontiguousarray(W.transpose(2, 3, 1, 0)).reshape(self.kh * self.kw, self.c, self.f)
 
     def fold_weights(self, dws):
         """The kh row blocks (kw*C, F) of the weight gradient -> dW (F, C, kh, kw)."""
@@ -478,12 +474,22 @@ def _shift_backward(dy, cache, W, need_dx=True, dest=None, need_db=True):
     if not need_dx:
         return dW, db, None
     del dyr
-    # dx: each tap's (C, F) @ dy (F, R) added onto the padded input at the tap's offset
+    # dx, the forward transposed: each kernel row's (kw*C, F) @ dy (F, R) is added onto the
+    # stacked gradient at the row's offset (kh GEMMs), then the kw stacked copies are added back
+    # onto the padded input at their column shifts (kw adds). With kh*kw GEMMs of (C, F) straight
+    # onto the padded input instead, few channels make thin GEMMs that re-read dy every tap.
     dyc = plan.on_grid(dy, channels_first=True)  # (F, R)
-    wt = plan.tap_weights_t(W)
-    dxc = np.zeros((plan.c, plan.padded_cols), dtype=dt)
-    for k, off in enumerate(plan.tap_offsets):
-        blas.gemm(wt[k], dyc, dxc[:, off:off + plan.cols], beta=1.0)
+    wr = plan.row_weights(W)  # (kh, F, kw*C)
+    c = plan.c
+    dxs = np.zeros((plan.kw * c, plan.span), dtype=dt)
+    for u, off in enumerate(plan.row_offsets):
+        blas.gemm(wr[u], dyc, dxs[:, off:off + plan.cols], beta=1.0, trans_a=True)
+    if plan.kw == 1:
+        dxc = dxs
+    else:
+        dxc = np.zeros((c, plan.padded_cols), dtype=dt)
+        for v in range(plan.kw):
+            dxc[:, v * plan.dw:v * plan.dw + plan.span] += dxs[v * c:(v + 1) * c]
     dx = np.empty((plan.n, plan.c, plan.h, plan.w), dtype=dt) if dest is None else dest
     dx[...] = plan.grid(dxc[:, plan.base:])[:, :, :plan.h, :plan.w].transpose(1, 0, 2, 3)
     return dW, db, dx
@@ -999,6 +1005,8 @@ class MaxPool2D(_Pool2D):
         (ho, wo), pads = self._geometry(tuple(x.shape[1:]))
         ph, pw = self.pool_size
         n, c, h, w = x.shape
+        if training and self._tiles(x.shape, pads, ho, wo):
+            return self._forward_tiles(x, ho, wo)
         # running maximum over the window offsets: ph*pw vectorised steps, no window copies
         xp = _pad(x, pads, value=-np.inf)
         y = None
@@ -1008,12 +1016,50 @@ class MaxPool2D(_Pool2D):
             self._cache = (xp, y, x.shape, pads, (ho, wo))
         return y
 
+    def _tiles(self, shape, pads, ho, wo):
+        """True when the windows tile the input exactly (stride = pool size, no padding, no
+        leftover rows or columns): the common 2x2 pooling of an even-sized map."""
+        (t, b), (l, r) = pads
+        return (self.stride == self.pool_size and not (t or b or l or r)
+                and ho * self.pool_size[0] == shape[2] and wo * self.pool_size[1] == shape[3])
+
+    def _forward_tiles(self, x, ho, wo):
+        """Training forward for tiling windows: the running maximum also records which offset of
+        each window won (the first one on ties), so backward is one masked copy per offset."""
+        itype = np.uint8 if self.pool_size[0] * self.pool_size[1] <= 256 else np.uint32
+        which = np.zeros((x.shape[0], x.shape[1], ho, wo), dtype=itype)
+        better = np.empty(which.shape, dtype=bool)
+        step = np.empty(which.shape, dtype=itype)
+        y = None
+        for k, sl in self._slices(ho, wo):
+            if y is None:
+                y = x[sl].copy()
+                continue
+            win = x[sl]
+            np.greater(win, y, out=better)  # strictly: ties keep the earlier offset
+            # offsets come in increasing order, so "the last one that beat the running max" is
+            # max(which, k * better) (np.copyto with where= is ten times slower)
+            np.multiply(better, itype(k), out=step)
+            np.maximum(which, step, out=which)
+            np.maximum(y, win, out=y)
+        self._cache = ("tiles", which, x.shape, (ho, wo))
+        return y
+
     def backward(self, dy):
         """dy : ndarray of shape (batch, C, Ho, Wo) -> dx : ndarray of shape (batch, C, H, W).
 
         Each output's gradient goes to the input of its window that was the maximum (the first one
         on ties, as in PyTorch).
         """
+        if isinstance(self._cache[0], str):  # ("tiles", which, ...) from _forward_tiles
+            _, which, x_shape, (ho, wo) = self._cache
+            self._cache = None
+            dx = np.empty(x_shape, dtype=dy.dtype)  # the windows cover every input once
+            hit = np.empty(which.shape, dtype=bool)
+            for k, sl in self._slices(ho, wo):
+                np.equal(which, k, out=hit)
+                np.multiply(dy, hit, out=dx[sl])
+            return dx
         xp, y, x_shape, pads, (ho, wo) = self._cache
         self._cache = None
         n, c, h, w = x_shape
