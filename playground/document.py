@@ -177,7 +177,7 @@ class NetworkDocument(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = _UndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         #: counts graph changes (edits, undo/redo, open, a swapped network): caches key on it
         self.revision = 0
@@ -193,9 +193,22 @@ class NetworkDocument(QObject):
         #: per-sample shape of the document's data set, once something has loaded it (the training
         #: dock does): an Input dropped from the palette takes it, so a new network fits the data
         self.data_sample_shape = None
+        #: the weights were trained since the document was opened or saved as a model (.npz):
+        #: closing asks first (a .json document keeps the network and settings, not the weights)
+        self.weights_unsaved = False
 
     def _on_clean_changed(self, clean):
-        self.modified_changed.emit(not clean)
+        self.modified_changed.emit(self.modified)
+
+    def mark_weights_trained(self):
+        """Training changed the weights: the document counts as modified until saved as a model."""
+        self._set_weights_unsaved(True)
+
+    def _set_weights_unsaved(self, unsaved):
+        before = self.modified
+        self.weights_unsaved = bool(unsaved)
+        if self.modified != before:
+            self.modified_changed.emit(self.modified)
 
     @property
     def network(self):
@@ -220,7 +233,8 @@ class NetworkDocument(QObject):
     # -- state ---------------------------------------------------------------------------------
     @property
     def modified(self):
-        return not self.undo_stack.isClean()
+        """Unsaved edits, or trained weights not saved in a model file."""
+        return not self.undo_stack.isClean() or self.weights_unsaved
 
     @property
     def locked_reason(self):
@@ -276,13 +290,16 @@ class NetworkDocument(QObject):
         if path != self.path:
             self.path = path
             self.path_changed.emit(path)
-        self.undo_stack.setClean()
+        weights_unsaved = self.weights_unsaved and not path.lower().endswith(".npz")
+        self.undo_stack.setClean()  # (clears weights_unsaved)
+        self._set_weights_unsaved(weights_unsaved)  # a .json document does not keep the weights
 
     def _replace(self, name, description, network, training, data, extra, path):
         self.network = network
         self.name, self.description = name, description
         self.training, self.data, self.extra = training, data, extra
         self.path = path
+        self.weights_unsaved = False
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.reset.emit()
@@ -499,6 +516,17 @@ class NetworkDocument(QObject):
         for n in moved:
             self.node_moved.emit(n)
         self.changed.emit()
+
+
+class _UndoStack(QUndoStack):
+    """The document's undo stack: marking it clean (saved, or "forget the changes") also forgets
+    that the weights were trained."""
+
+    def setClean(self):  # noqa: N802 - Qt API
+        super().setClean()
+        doc = self.parent()
+        if isinstance(doc, NetworkDocument) and doc.weights_unsaved:
+            doc._set_weights_unsaved(False)
 
 
 def _cfg(layer):

@@ -251,13 +251,16 @@ class MainWindow(QMainWindow):
         dock.set_canvas_scene(self.scene)
         dock.set_document(self.document)
         self.layer_selected.connect(dock.set_selected_layer)
+        dock.training_finished.connect(self._on_weights_trained)
 
     def _make_panels(self):
         """The task panels (each its own module); one that fails to start is left out."""
         try:
             from .panels.digits import DigitsPanel
 
-            dock = self.add_panel(DigitsPanel(), "Digits", Qt.BottomDockWidgetArea)
+            panel = DigitsPanel()
+            dock = self.add_panel(panel, "Digits", Qt.BottomDockWidgetArea)
+            panel.training_done.connect(self._on_weights_trained)  # Train quickly / Fine-tune
         except Exception as exc:  # noqa: BLE001 - never block the window on a panel
             self._startup_problems.append(f"the digits panel could not start: {exc}")
             return
@@ -579,15 +582,30 @@ class MainWindow(QMainWindow):
     def show_error(self, title, text):
         warn(self, title, text)
 
+    def _on_weights_trained(self, result):
+        """A run (training dock or Digits panel) changed the weights: they are unsaved work."""
+        if (result or {}).get("global_steps") or (result or {}).get("epochs"):
+            self.document.mark_weights_trained()
+
     def maybe_save(self):
-        """Ask before losing unsaved changes; False means the user cancelled."""
-        if not self.document.modified:
+        """Ask before losing unsaved changes (edits, or trained weights that only a model file
+        keeps); False means the user cancelled."""
+        doc = self.document
+        if not doc.modified:
             return True
-        ans = ask(
-            self, "Unsaved changes",
-            f"'{self.document.name}' has unsaved changes. Save them first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        only_weights = doc.undo_stack.isClean() and doc.weights_unsaved
+        if only_weights:
+            text = (f"The network '{doc.name}' was trained since it was last saved, and its trained "
+                    "weights are kept only in a model file (.npz). Save the model first?")
+        else:
+            text = f"'{doc.name}' has unsaved changes. Save them first?"
+            if doc.weights_unsaved:
+                text += " (Its trained weights are kept only in a model file, .npz.)"
+        ans = ask(self, "Unsaved changes", text,
+                  QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
         if ans == QMessageBox.Save:
+            if doc.weights_unsaved and not str(doc.path or "").lower().endswith(".npz"):
+                return self.save_as(model=True)
             return self.save()
         return ans == QMessageBox.Discard
 
@@ -644,15 +662,20 @@ class MainWindow(QMainWindow):
             return self.save_as()
         return self._save_to(self.document.path)
 
-    def save_as(self):
+    def save_as(self, model=False):
+        """Ask for a file name and save; ``model`` proposes a model with its weights (.npz)."""
+        suffix = ".npz" if model else ".json"
         start = self.document.path or str(Path(self.settings.value("last_dir", str(Path.home()))) /
-                                          (self.document.name.replace(" ", "_") + ".json"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save network as", start,
-                                              "Network document (*.json);;Model with weights (*.npz)")
+                                          (self.document.name.replace(" ", "_") + suffix))
+        if model:
+            start = str(Path(start).with_suffix(".npz"))
+        filters = ["Network document (*.json)", "Model with weights (*.npz)"]
+        path, _ = QFileDialog.getSaveFileName(self, "Save network as", start, ";;".join(filters),
+                                              filters[1] if model else filters[0])
         if not path:
             return False
         if not Path(path).suffix:
-            path += ".json"
+            path += suffix
         self.settings.setValue("last_dir", str(Path(path).parent))
         return self._save_to(path)
 
@@ -666,7 +689,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save", f"{path}: {exc}")
             return False
         self._add_recent(str(path))
-        self._show_status(f"Saved {Path(path).name}")
+        if self.document.weights_unsaved:
+            self._show_status(f"Saved {Path(path).name}: the network and its settings; the trained weights "
+                              "are kept only in a model file (File > Save As, .npz)")
+        else:
+            self._show_status(f"Saved {Path(path).name}")
         self._remove_autosave()
         return True
 

@@ -360,3 +360,50 @@ def test_an_onnx_round_trip_keeps_the_data_set_when_the_network_reads_it(qtbot, 
         assert message.startswith("Imported spiral.onnx") and "reads the" not in message
     finally:
         close(win)
+
+
+def test_trained_weights_count_as_unsaved_work(qtbot, tmp_path, monkeypatch):
+    # a run's weights were lost without a question: training did not mark the document modified,
+    # and a .json document does not keep weights
+    import numpy as np
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    import playground.mainwindow as mw
+
+    win = window(qtbot, tmp_path)
+    try:
+        win.open_file(os.path.join(PRESETS, "spiral.json"), as_preset=True)
+        doc = win.document
+        assert not doc.modified
+        with qtbot.waitSignal(win.training_dock.training_finished, timeout=60000):
+            win.training_dock.train()
+        assert doc.modified and doc.undo_stack.isClean() and win.isWindowModified()
+        trained = doc.network.get_weights()
+
+        saved_json = str(tmp_path / "spiral.json")
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (saved_json, "")))
+        assert win.save()
+        assert doc.modified and ".npz" in win.statusBar().currentMessage()  # the weights are not in it
+
+        asked = []
+        model = str(tmp_path / "spiral.npz")
+        proposed = []
+
+        def save_dialog(parent, title, start, filters, selected=""):
+            proposed.append((start, selected))
+            return model, ""
+
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
+        monkeypatch.setattr(mw, "ask", lambda parent, title, text, *a: asked.append(text) or QMessageBox.Save)
+        assert win.maybe_save()
+        assert "trained" in asked[0] and ".npz" in asked[0]
+        assert proposed[0][0].endswith(".npz") and "npz" in proposed[0][1]
+        assert not doc.modified and os.path.isfile(model)
+        win.open_file(model)
+        reopened = doc.network.get_weights()
+        assert set(reopened) == set(trained)
+        for name, value in trained.items():
+            np.testing.assert_array_equal(reopened[name], value)
+        assert not doc.modified
+    finally:
+        close(win)
