@@ -326,7 +326,9 @@ def model_from_bytes(raw, path=None, strict=True):
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
             NotImplementedError, RuntimeError) as exc:
-        raise DocumentError(f"{where}not a model file or corrupt/truncated ({exc})") from None
+        # numpy takes any unknown content for a pickle and suggests allow_pickle: never done here
+        detail = "not an .npz archive" if "pickle" in str(exc) else str(exc)
+        raise DocumentError(f"{where}not a model file or corrupt/truncated ({detail})") from None
     except Exception as exc:  # noqa: BLE001 - zip/npy parsing can fail in many ways
         raise DocumentError(f"{where}corrupt model file ({type(exc).__name__}: {exc})") from None
     if doc_bytes.dtype != np.uint8 or doc_bytes.ndim != 1:

@@ -407,3 +407,20 @@ def test_trained_weights_count_as_unsaved_work(qtbot, tmp_path, monkeypatch):
         assert not doc.modified
     finally:
         close(win)
+
+
+def test_a_garbage_model_file_is_refused_without_advice_to_unpickle(qtbot, tmp_path, monkeypatch):
+    import playground.mainwindow as mw
+
+    shown = []
+    monkeypatch.setattr(mw, "warn", lambda parent, title, text: shown.append(text))
+    win = window(qtbot, tmp_path)
+    try:
+        bad = tmp_path / "model.npz"
+        bad.write_text("this is not a model")
+        names = list(win.document.network.nodes)
+        assert not win.open_file(str(bad))
+        assert "not a model file" in shown[0] and "pickle" not in shown[0]
+        assert list(win.document.network.nodes) == names
+    finally:
+        close(win)
