@@ -88,6 +88,7 @@ def kernels(request, monkeypatch):
         if not conv.blas.AVAILABLE:
             pytest.skip("no direct BLAS binding here: the shift kernels are off")
         monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS", 1)
+        monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS_WHOLE", 1)
     else:
         monkeypatch.setattr(conv, "SHIFT_KERNELS", False)
     return request.param

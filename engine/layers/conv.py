@@ -370,6 +370,10 @@ SHIFT_KERNELS = blas.AVAILABLE
 #: 1.4/1.1, 8 -> 16 3x3 1.0/0.85, 12 -> 24 3x3 on 7x7 1.05/0.81, 16 -> 32 3x3 0.89/0.96,
 #: 64 -> 64 3x3 on 16x16 (batch 32) 0.80.
 SHIFT_MIN_CHANNELS = 8
+#: ... and from this many when the batch is not split into chunks (the GEMMs then span the whole
+#: batch, which pays for thinner ones: LeNet-5's 6 -> 16 5x5 convolution, "blas" mode, whole
+#: LeNet-5 step 6.20 -> 5.63 ms; split into chunks the same layer lost: 6.29 -> 6.50 ms)
+SHIFT_MIN_CHANNELS_WHOLE = 4
 
 
 class _ShiftPlan:
@@ -647,7 +651,9 @@ class Conv2D(Layer):
             _sync_blas_threads()
         kh, kw, _, _, _, _, ho, wo = geo
         flops = 2 * W.shape[0] * W[0].size * n * ho * wo
-        shift = self._use_shift(x, geo)
+        workers = parallel.workers()
+        chunked = PARALLEL == "chunks" and n >= 8 and parallel.enabled() and flops >= CHUNK_MIN_FLOPS
+        shift = self._use_shift(x, geo, chunked)
         if shift:
             wk = W if W.dtype == x.dtype else W.astype(x.dtype)
 
@@ -656,8 +662,7 @@ class Conv2D(Layer):
         else:
             def run(xpart, dest=None):
                 return _conv_forward(xpart, wmat, b, geo, pads, dest=dest)
-        workers = parallel.workers()
-        if PARALLEL == "chunks" and n >= 8 and parallel.enabled() and flops >= CHUNK_MIN_FLOPS:
+        if chunked:
             # twice as many chunks as threads (at least 8 samples each): when another process
             # holds a core, the free thread takes the remaining chunks instead of the step
             # waiting for the stalled one (median block step under load 83 -> 65 ms)
@@ -672,10 +677,11 @@ class Conv2D(Layer):
             self._cache = (cols, pads, geo, parts, x.shape, shift)
         return y
 
-    def _use_shift(self, x, geo):
+    def _use_shift(self, x, geo, chunked):
         """Whether this call runs the stride-1 shift kernels (else im2col); see SHIFT_MIN_CHANNELS."""
         kh, kw, sh, sw = geo[:4]
-        return (SHIFT_KERNELS and sh == 1 and sw == 1 and kh * kw > 1 and x.shape[1] >= SHIFT_MIN_CHANNELS
+        least = SHIFT_MIN_CHANNELS if chunked else SHIFT_MIN_CHANNELS_WHOLE
+        return (SHIFT_KERNELS and sh == 1 and sw == 1 and kh * kw > 1 and x.shape[1] >= least
                 and x.dtype in (np.float32, np.float64))
 
     def backward(self, dy):
