@@ -424,3 +424,18 @@ def test_a_garbage_model_file_is_refused_without_advice_to_unpickle(qtbot, tmp_p
         assert list(win.document.network.nodes) == names
     finally:
         close(win)
+
+
+def test_empty_and_dangling_networks_get_a_gui_message(dock_for):
+    # the engine said "the network has 0 inputs: pass a dict of arrays" and "... give targets as a
+    # dict": advice for code, not for the canvas
+    d = spiral_dict()
+    d["graph"]["nodes"].append({"name": "stray", "type": "Dense", "config": {"units": 3}, "inputs": ["dense_1"]})
+    dock, doc = dock_for(d)
+    assert dock.train() is False
+    text = dock.status.text()
+    assert "2 outputs" in text and "stray" in text and "delete" in text and "dict" not in text
+    doc.new()
+    assert dock.train() is False and "empty" in dock.status.text() and "Presets" in dock.status.text()
+    doc.add_layer("Dense")  # the canvas shows the engine's "has no input: connect something to it"
+    assert dock.train() is False and "connect something to it" in dock.status.text()

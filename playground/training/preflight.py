@@ -62,14 +62,29 @@ def preflight(network, splits, training):
     cross-entropy cost over an output that is not a softmax (sigmoid), which trains to a
     meaningless negative cost at chance accuracy; an output with a different number of values than
     the data set has classes."""
+    data_name = getattr(splits, "name", "") or "the data set"
+    x = getattr(splits, "x_train", None)
+    y = getattr(splits, "y_train", None)
+    if not network.nodes:
+        return ("The network is empty: drag an Input from the Layers palette (Core) onto the canvas, then "
+                "the layers that follow it, and connect each output port (right) to the next input port "
+                "(left). Or open a ready-made network from File > Presets.")
+    if not network.inputs:
+        return ("The network has no Input layer: add one from the Layers palette (Core > Input) and "
+                "connect it to the first layer.")
+    if isinstance(x, np.ndarray) and len(network.inputs) > 1:
+        return (f"The network has {len(network.inputs)} Input layers ({', '.join(network.inputs)}), but "
+                f"'{data_name}' gives one array per sample: delete the extra Input layers.")
+    if isinstance(y, np.ndarray) and len(network.outputs) > 1:
+        return (f"The network has {len(network.outputs)} outputs ({', '.join(network.outputs)}), but "
+                f"'{data_name}' gives one target per sample. Every layer that leads nowhere is an output: "
+                "connect the extra ones onward or delete them.")
     try:
         shapes = network.infer_shapes()
     except EngineError:
         return None  # the engine's own message (shown on the canvas) is reported when the run starts
     if not network.outputs:
         return None
-    data_name = getattr(splits, "name", "") or "the data set"
-    x = getattr(splits, "x_train", None)
     if isinstance(x, np.ndarray) and len(network.inputs) == 1:
         inp = network.inputs[0]
         want = tuple(int(d) for d in x.shape[1:])
