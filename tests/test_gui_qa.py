@@ -338,7 +338,7 @@ def test_an_onnx_round_trip_keeps_the_data_set_when_the_network_reads_it(qtbot, 
     pytest.importorskip("onnx")
     win = window(qtbot, tmp_path)
     try:
-        win.open_file(os.path.join(PRESETS, "spiral.json"), as_preset=True)
+        win.document.load_dict(spiral_dict())  # the spiral preset, 2 epochs
         assert win.document.data["name"] == "spiral"
         target = str(tmp_path / "spiral.onnx")
         monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (target, "")))
@@ -372,7 +372,7 @@ def test_trained_weights_count_as_unsaved_work(qtbot, tmp_path, monkeypatch):
 
     win = window(qtbot, tmp_path)
     try:
-        win.open_file(os.path.join(PRESETS, "spiral.json"), as_preset=True)
+        win.document.load_dict(spiral_dict())  # the spiral preset, 2 epochs
         doc = win.document
         assert not doc.modified
         with qtbot.waitSignal(win.training_dock.training_finished, timeout=60000):
