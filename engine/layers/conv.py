@@ -5,12 +5,13 @@ Layout: one sample is channels first, ``(C, H, W)`` for images (the digits are `
 
 How it is computed (fast, no Python loop over pixels or samples):
 
-- stride 1 with 16 or more input channels (most of a CNN's work): *shift kernels*. The batch is
-  zero-padded into one channel-major buffer in which every kernel tap's view of the input is a
-  window of columns; one BLAS GEMM per kernel row multiplies the filters with that window in place
-  (engine/blas.py calls BLAS with a leading dimension and accumulation, which numpy's matmul cannot),
-  so no im2col matrix is built. Backward is the same on the same buffer: dW from kh GEMMs, dx by
-  adding each tap's GEMM onto the padded gradient at the tap's offset. See :class:`_ShiftPlan`.
+- stride 1 with several input channels (8 or more; 4 when the batch is not split over threads),
+  most of a CNN's work: *shift kernels*. The batch is zero-padded into one channel-major buffer in
+  which every kernel tap's view of the input is a window of columns; one BLAS GEMM per kernel row
+  multiplies the filters with that window in place (engine/blas.py calls BLAS with a leading
+  dimension and accumulation, which numpy's matmul cannot), so no im2col matrix is built. Backward
+  works on the same buffer: dW from kh GEMMs, dx from kh GEMMs added onto a stacked gradient at
+  the rows' offsets and kw shifted adds. See :class:`_ShiftPlan`.
 - otherwise *im2col*: a strided view of the zero-padded input (``numpy.lib.stride_tricks.as_strided``)
   lists every window the filter visits; reshaping that view copies the windows into one matrix of
   shape ``(C*kh*kw, N*Ho*Wo)`` and one matrix product (BLAS GEMM) with the filters reshaped to
