@@ -439,3 +439,22 @@ def test_empty_and_dangling_networks_get_a_gui_message(dock_for):
     assert dock.train() is False and "empty" in dock.status.text() and "Presets" in dock.status.text()
     doc.add_layer("Dense")  # the canvas shows the engine's "has no input: connect something to it"
     assert dock.train() is False and "connect something to it" in dock.status.text()
+
+
+def test_history_shows_the_newest_runs_curve_and_keeps_a_selection(dock_for, qtbot):
+    # the overlay stayed empty (with a "run A / run B" key) until a run was picked in the table
+    dock, doc = dock_for(spiral_dict())
+    panel = dock.history_panel
+    for _ in range(2):
+        with qtbot.waitSignal(dock.training_finished, timeout=60000):
+            dock.train()
+    newest, older = [r["id"] for r in dock.history.runs()][:2]
+    assert panel.selected_runs() == [newest]
+    x, y = panel.curves[0].getData()
+    assert len(x) == 2 and "dev_loss per epoch" in panel.plot.getPlotItem().titleLabel.text
+    panel.table.selectRow(1)  # the older run
+    assert panel.selected_runs() == [older]
+    panel.refresh()
+    assert panel.selected_runs() == [older]
+    panel.table.clearSelection()
+    assert "Select a run" in panel.plot.getPlotItem().titleLabel.text

@@ -459,7 +459,8 @@ class HistoryPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.setToolTip("Select one run to see its curves, two (Ctrl+click) to overlay them.")
         self.table.verticalHeader().setVisible(False)
-        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.itemSelectionChanged.connect(self._on_table_selection)
+        self._follow_newest = True  # until the user picks runs, the newest run is shown
         self.export_button = QPushButton("Export CSV...")
         self.export_button.clicked.connect(self._on_export)
         self.refresh_button = QPushButton("Refresh")
@@ -500,8 +501,11 @@ class HistoryPanel(QWidget):
         self.refresh()
 
     def refresh(self):
+        """Reload the runs; the selected runs stay selected, else the newest is (its curve shows)."""
+        keep = [] if self._follow_newest else self.selected_runs()
         self.table.setRowCount(0)
         if self.history is None:
+            self._on_selection_changed()
             return
         runs = self.history.runs()
         self.table.setRowCount(len(runs))
@@ -517,6 +521,18 @@ class HistoryPanel(QWidget):
                 it = _item(v, Qt.AlignLeft | Qt.AlignVCenter)
                 it.setData(Qt.UserRole, r["id"])
                 self.table.setItem(i, j, it)
+        rows = [i for i, r in enumerate(runs) if r["id"] in keep]
+        if not rows and runs:  # nothing picked (or the picked runs are gone): the newest
+            rows, self._follow_newest = [0], True
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.MultiSelection)
+        for i in rows:
+            self.table.selectRow(i)
+        self.table.setSelectionMode(mode)
+        self.table.blockSignals(False)
+        self._on_selection_changed()
 
     def selected_runs(self):
         ids = []
@@ -541,8 +557,14 @@ class HistoryPanel(QWidget):
                 drawn.append((x[ok], y[ok]))
             else:
                 curve.setData([], [])
-        self.plot.getPlotItem().setTitle(f"{metric} per epoch", size="9pt")
+        title = (f"{metric} per epoch" if run_ids else
+                 "Select a run in the table to see its curve (two with Ctrl+click to compare)")
+        self.plot.getPlotItem().setTitle(title, size="9pt")
         return drawn
+
+    def _on_table_selection(self):
+        self._follow_newest = False  # the user picked (or cleared) runs: refreshes keep them
+        self._on_selection_changed()
 
     def _on_selection_changed(self, *_):
         self.overlay(self.selected_runs()[:2])
