@@ -452,6 +452,7 @@ def test_history_shows_the_newest_runs_curve_and_keeps_a_selection(dock_for, qtb
     assert panel.selected_runs() == [newest]
     x, y = panel.curves[0].getData()
     assert len(x) == 2 and "dev_loss per epoch" in panel.plot.getPlotItem().titleLabel.text
+    panel.table.clearSelection()
     panel.table.selectRow(1)  # the older run
     assert panel.selected_runs() == [older]
     panel.refresh()
