@@ -321,3 +321,20 @@ def test_batch_halves_in_threads_match_the_serial_path(monkeypatch, cls, return_
         np.testing.assert_allclose(a, b, atol=1e-12)
     for k in g1:
         np.testing.assert_allclose(g2[k], g1[k], atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", RNNS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("n", [1, 3])
+def test_backward_leaves_the_incoming_gradient_alone(cls, return_sequences, n):
+    """backward must not write into dy (the LSTM's last-step path used to, for a batch of one)."""
+    layer = _built(cls(units=4, return_sequences=return_sequences), [(5, 3)])
+    x = np.random.default_rng(12).standard_normal((n, 5, 3))
+    y = layer.forward(x, training=True)
+    dy = np.random.default_rng(13).standard_normal(y.shape)
+    before = dy.copy()
+    dx = layer.backward(dy)
+    np.testing.assert_array_equal(dy, before)
+    # and the gradient matches the one computed from a private copy of dy
+    layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.backward(before.copy()), dx, atol=1e-12)

@@ -569,7 +569,9 @@ class LSTM(_Recurrent):
                 dh = np.zeros((h, nc), dtype=dtype)
             else:
                 dY = None
-                dh = np.ascontiguousarray(d.T)
+                # a copy, never a view: the loop writes into dh, and for one sample d.T is already
+                # contiguous (ascontiguousarray returned the caller's dy, which backward then overwrote)
+                dh = d.T.copy()
             dc = np.zeros((h, nc), dtype=dtype)
             dZ = np.empty((4 * h, T, nc), dtype=dtype)  # laid out for the products over all steps
             tmp = np.empty((h, nc), dtype=dtype)
