@@ -385,8 +385,9 @@ class MainWindow(QMainWindow):
                           "Train exactly one mini-batch, then wait (one step of gradient descent)")
         self.act_stop = A("St&op", dock.stop, QKeySequence("Shift+F5"),
                           "End the run; the weights learned so far are kept")
-        self.act_reset_weights = A("&Reset weights", dock.reset_weights, QKeySequence("Ctrl+R"),
-                                   "Initialize the weights again and clear the plots")
+        # no key: it cannot be undone, and one stray key press would lose a long run's weights
+        self.act_reset_weights = A("&Reset weights", dock.reset_weights, None,
+                                   "Initialize the weights again and clear the plots (cannot be undone)")
         t = mb.addMenu("&Training")
         t.addActions([self.act_train, self.act_pause, self.act_step, self.act_stop])
         t.addSeparator()
