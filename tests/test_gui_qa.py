@@ -459,3 +459,23 @@ def test_history_shows_the_newest_runs_curve_and_keeps_a_selection(dock_for, qtb
     assert panel.selected_runs() == [older]
     panel.table.clearSelection()
     assert "Select a run" in panel.plot.getPlotItem().titleLabel.text
+
+
+def test_the_bias_variance_diagnosis_scrolls_in_a_short_dock(qtbot):
+    # the verdict paragraph was cut off at the bottom of the Evaluation tab
+    from playground.training.evaluation import EvaluationPanel
+
+    panel = EvaluationPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1000, 260)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_errors(0.25, 0.40)  # high bias and high variance: the longest advice
+    assert len(panel.verdict.text()) > 200
+    qtbot.waitUntil(lambda: panel.bias_scroll.verticalScrollBar().maximum() > 0)
+    bar = panel.bias_scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    bottom = panel.verdict.mapTo(panel.bias_scroll.viewport(), panel.verdict.rect().bottomLeft()).y()
+    assert bottom <= panel.bias_scroll.viewport().height()  # the last line can be scrolled into view
+    group = panel.bias_scroll.widget()
+    assert group.width() >= group.minimumSizeHint().width()  # nothing cut off at the right

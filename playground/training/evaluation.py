@@ -13,9 +13,10 @@ import threading
 import numpy as np
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QProgressBar,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from engine.errors import EngineError
 
@@ -225,7 +226,15 @@ class EvaluationPanel(QWidget):
         mid.addWidget(self.scores)
         tables.addLayout(left, 3)
         tables.addLayout(mid, 3)
-        tables.addWidget(bv, 3)
+        # the diagnosis is a paragraph: in a short dock it scrolls instead of being cut off
+        self.bias_scroll = QScrollArea()
+        self.bias_scroll.setWidget(bv)
+        self.bias_scroll.setWidgetResizable(True)
+        self.bias_scroll.setFrameShape(QFrame.NoFrame)
+        self.bias_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.bias_scroll.setMinimumWidth(bv.minimumSizeHint().width() + 4 + self.style().pixelMetric(
+            QStyle.PM_ScrollBarExtent))  # its rows never narrower than they need (nothing cut at the right)
+        tables.addWidget(self.bias_scroll, 3)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(tables, 1)
