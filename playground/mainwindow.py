@@ -592,6 +592,9 @@ class MainWindow(QMainWindow):
         """Ask before losing unsaved changes (edits, or trained weights that only a model file
         keeps); False means the user cancelled."""
         doc = self.document
+        dock = self.training_dock
+        if dock is not None and dock.state in ("running", "paused"):
+            doc.mark_weights_trained()  # a run is changing the weights: closing would stop it
         if not doc.modified:
             return True
         only_weights = doc.undo_stack.isClean() and doc.weights_unsaved

@@ -479,3 +479,23 @@ def test_the_bias_variance_diagnosis_scrolls_in_a_short_dock(qtbot):
     assert bottom <= panel.bias_scroll.viewport().height()  # the last line can be scrolled into view
     group = panel.bias_scroll.widget()
     assert group.width() >= group.minimumSizeHint().width()  # nothing cut off at the right
+
+
+def test_closing_during_a_run_asks_about_the_weights(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    import playground.mainwindow as mw
+
+    win = window(qtbot, tmp_path)
+    try:
+        win.document.load_dict(spiral_dict())
+        dock = win.training_dock
+        with qtbot.waitSignal(dock.step_reported, timeout=20000):
+            dock.step()  # a paused run
+        asked = []
+        monkeypatch.setattr(mw, "ask", lambda parent, title, text, *a: asked.append(text) or QMessageBox.Cancel)
+        assert not win.close()  # cancelled: the window and the run stay
+        assert asked and "trained" in asked[0] and dock.state == "paused"
+    finally:
+        dock.stop(wait=True)
+        close(win)
