@@ -349,6 +349,29 @@ class NetworkDocument(QObject):
         self.edit_graph(f"Add {type_name} '{name}'", mutate)
         return name
 
+    def insert_layer_after(self, type_name, after, pos=(0.0, 0.0)):
+        """Add a fresh ``type_name`` layer fed by node ``after``, in one undo step; when ``after``
+        feeds exactly one layer, the new one goes in between (select a layer, double-click Dropout
+        in the palette: relu -> dropout -> dense). Returns the new node's name."""
+        if after not in self.network.nodes:
+            raise GraphError(f"there is no node named '{after}'", after)
+        cfg = default_layer_config(type_name)
+        cfg.pop("name", None)
+        name = self.network.unique_name(type_name)
+        consumers = [n for n, node in self.network.nodes.items() if after in node.inputs]
+
+        def mutate(c):
+            if len(consumers) == 1:
+                for node in c["nodes"]:
+                    if node["name"] == consumers[0]:
+                        node["inputs"] = [name if i == after else i for i in node["inputs"]]
+            c["nodes"].append({"name": name, "type": type_name, "config": cfg, "inputs": [after],
+                               "meta": {"pos": [float(pos[0]), float(pos[1])]}})
+
+        where = f"between {after} and {consumers[0]}" if len(consumers) == 1 else f"after {after}"
+        self.edit_graph(f"Add {type_name} '{name}' {where}", mutate)
+        return name
+
     def add_nodes(self, entries, text="Paste"):
         """Add several nodes at once (paste); entries are graph-config node dicts with unique names."""
         def mutate(c):

@@ -538,6 +538,19 @@ class MainWindow(QMainWindow):
             text = mime.text()
         return self.scene.paste(text)
 
+    def _free_spot(self, x, y, height=90.0):
+        """The first place at or below (x, y) where a new node overlaps no other one."""
+        from PySide6.QtCore import QRectF
+
+        from .canvas.items import NODE_WIDTH
+
+        taken = [it.sceneBoundingRect() for it in self.scene.nodes.values()]
+        for k in range(60):
+            r = QRectF(x, y + 50.0 * k, NODE_WIDTH, height)
+            if not any(r.intersects(t) for t in taken):
+                return (x, y + 50.0 * k)
+        return (x, y)
+
     def _focus_palette(self):
         self.palette_dock.show()
         self.palette_dock.raise_()  # in front of the inspector when they share a tab
@@ -545,6 +558,22 @@ class MainWindow(QMainWindow):
         self.palette.filter_edit.selectAll()
 
     def _add_layer_at_centre(self, type_name):
+        """The palette's double-click / Enter: with one layer selected the new layer follows it
+        (inserted before the layer it fed), else it lands in the middle of the view, unconnected."""
+        selected = self.scene.selected_node_names()
+        if len(selected) == 1 and type_name != "Input":
+            item = self.scene.nodes.get(selected[0])
+            pos = self._free_spot(item.x() + 40.0, item.y() + item.height() + 40.0) if item is not None \
+                else (0.0, 0.0)
+            try:
+                name = self.document.insert_layer_after(type_name, selected[0], pos)
+            except EngineError as exc:
+                self._show_status(str(exc))
+                return
+            self.scene.select_node(name)
+            self.view.ensureVisible(self.scene.nodes[name].sceneBoundingRect(), 40, 40)
+            self._show_status(f"{self.document.undo_stack.undoText()} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
+            return
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         self.scene.add_layer_at(type_name, centre)
 

@@ -499,3 +499,44 @@ def test_closing_during_a_run_asks_about_the_weights(qtbot, tmp_path, monkeypatc
     finally:
         dock.stop(wait=True)
         close(win)
+
+
+def test_palette_adds_a_layer_after_the_selected_one(qtbot, tmp_path):
+    # double-clicking a palette entry dropped an unconnected layer in the middle of the view, to
+    # be wired by hand; Enter in the palette's search field did nothing
+    win = window(qtbot, tmp_path)
+    try:
+        doc = win.document
+        net = doc.network
+        assert net.nodes["dense_2"].inputs == ["relu_1"]
+        win.scene.clearSelection()
+        win.scene.select_node("relu_1")
+        win.palette.tree.itemActivated.emit(win.palette.items["Dropout"], 0)
+        new = win.scene.selected_node_names()
+        assert len(new) == 1 and new[0].startswith("dropout")
+        net = doc.network
+        assert net.nodes[new[0]].inputs == ["relu_1"] and net.nodes["dense_2"].inputs == [new[0]]
+        assert not any(item.is_error for item in win.scene.nodes.values())
+        placed = win.scene.nodes[new[0]].sceneBoundingRect().adjusted(8, 8, -8, -8)
+        assert not any(placed.intersects(item.sceneBoundingRect()) for n, item in win.scene.nodes.items()
+                       if n != new[0])  # not on top of another layer
+        assert doc.undo_stack.text(doc.undo_stack.index() - 1) == f"Add Dropout '{new[0]}' between relu_1 and dense_2"
+        doc.undo_stack.undo()  # one step
+        assert doc.network.nodes["dense_2"].inputs == ["relu_1"] and new[0] not in doc.network.nodes
+        # the search field: Ctrl+F, a few letters, Enter
+        win.scene.clearSelection()
+        win.scene.select_node("softmax")  # the end of the chain: the new layer follows it
+        win._focus_palette()
+        win.palette.filter_edit.setText("batchn")
+        win.palette.filter_edit.returnPressed.emit()
+        added = win.scene.selected_node_names()[0]
+        assert doc.network.nodes[added].layer.type_name == "BatchNorm"
+        assert doc.network.nodes[added].inputs == ["softmax"]
+        # nothing selected: added unconnected, as before
+        win.scene.clearSelection()
+        win.palette.filter_edit.setText("dense")
+        win.palette.filter_edit.returnPressed.emit()
+        loose = win.scene.selected_node_names()[0]
+        assert doc.network.nodes[loose].layer.type_name == "Dense" and doc.network.nodes[loose].inputs == []
+    finally:
+        close(win)

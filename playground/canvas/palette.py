@@ -114,6 +114,7 @@ class PaletteWidget(QWidget):
         self.items = {}
         self.populate()
         self.filter_edit.textChanged.connect(self.set_filter)
+        self.filter_edit.returnPressed.connect(self._on_filter_return)
         self.tree.itemActivated.connect(self._on_item_activated)
 
     def populate(self):
@@ -181,6 +182,17 @@ class PaletteWidget(QWidget):
 
     def visible_types(self):
         return [t for t, item in self.items.items() if not item.isHidden() and not item.parent().isHidden()]
+
+    def _on_filter_return(self):
+        """Enter in the search field adds the layer it finds (its exact name, else the first match):
+        Ctrl+F, "drop", Enter."""
+        text = self.filter_edit.text().strip().lower()
+        if not text:
+            return
+        usable = [t for t in self.visible_types() if self.items[t].flags() & Qt.ItemIsEnabled]
+        exact = [t for t in usable if t.lower() == text]
+        if exact or usable:
+            self.layer_activated.emit((exact or usable)[0])
 
     def _on_item_activated(self, item, column):
         type_name = item.data(0, TYPE_ROLE)
