@@ -540,3 +540,14 @@ def test_palette_adds_a_layer_after_the_selected_one(qtbot, tmp_path):
         assert doc.network.nodes[loose].layer.type_name == "Dense" and doc.network.nodes[loose].inputs == []
     finally:
         close(win)
+
+
+def test_digits_panel_says_which_networks_it_can_read(qtbot, tmp_path):
+    win = window(qtbot, tmp_path)
+    try:
+        panel = win.panels["Digits"].widget()
+        win.document.load_dict(spiral_dict())
+        qtbot.waitUntil(lambda: panel.input_shape is None and "(2,)" in panel.model_label.text(), timeout=3000)
+        assert "File > Presets" in panel.model_label.text()
+    finally:
+        close(win)

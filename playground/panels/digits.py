@@ -537,7 +537,9 @@ class DigitsPanel(QWidget):
                               f"({self.check_accuracy:.0%} right on {len(labels)} bundled digits, chance is 10%): "
                               f"press <i>Train quickly</i> or train it in the Training dock.")
             except EngineError as exc:
-                status = f"<span style='color:#c33'>{exc}</span>"
+                status = (f"<span style='color:#c33'>{exc}</span>: the Digits panel needs a network that "
+                          "reads 28x28 digits and gives 10 class scores (File > Presets > digits_mlp, "
+                          "digits_cnn or lenet5).")
             except Exception as exc:  # noqa: BLE001 - a half-edited network shows a message, never crashes
                 status = f"<span style='color:#c33'>cannot run the network: {exc}</span>"
         self._fingerprint = self._weights_fingerprint()
