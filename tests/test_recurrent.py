@@ -205,6 +205,9 @@ def test_lstm_float32_stays_float32_and_keeps_no_float64_temporaries():
     assert y.dtype == dx.dtype == np.float32
     assert all(g.dtype == np.float32 for g in layer.grads.values())
     assert all(a.dtype == np.float32 for a in layer._cache if isinstance(a, np.ndarray))
+    works = layer._cache[0]  # the LSTM's per-part step buffers
+    arrays = [a for w in works for a in vars(w).values() if isinstance(a, np.ndarray)]
+    assert arrays and all(a.dtype == np.float32 for a in arrays)
 
 
 def test_gru_matches_the_notes_equations():
@@ -338,3 +341,38 @@ def test_backward_leaves_the_incoming_gradient_alone(cls, return_sequences, n):
     # and the gradient matches the one computed from a private copy of dy
     layer.forward(x, training=True)
     np.testing.assert_allclose(layer.backward(before.copy()), dx, atol=1e-12)
+
+
+def test_lstm_reused_training_buffers_give_fresh_results():
+    """The LSTM keeps its training buffers between steps of one batch shape: results must not depend
+    on what the previous step left there, an inference forward in between must not disturb the
+    gradients, and returned state gradients must not be overwritten by the next step."""
+    rng = np.random.default_rng(14)
+    shapes = [(5, 3), (4,), (4,)]
+
+    def fresh():
+        return _built(LSTM(units=4, return_sequences=True), shapes, seed=4)
+
+    layer = fresh()
+    batches = [(rng.standard_normal((6, 5, 3)), [rng.standard_normal((6, 4)) for _ in range(2)],
+                rng.standard_normal((6, 5, 4))) for _ in range(2)]
+    batches.append((rng.standard_normal((2, 5, 3)), [rng.standard_normal((2, 4)) for _ in range(2)],
+                    rng.standard_normal((2, 5, 4))))  # another batch size, then the first again
+    batches.append(batches[0])
+    for _ in range(2):  # one sample twice (the state gradients' transposes are views then)
+        batches.append((rng.standard_normal((1, 5, 3)), [rng.standard_normal((1, 4)) for _ in range(2)],
+                        rng.standard_normal((1, 5, 4))))
+    kept = []
+    for x, st, dy in batches:
+        y = layer.forward(x, *st, training=True)
+        layer.forward(rng.standard_normal(x.shape), *st)  # inference in between
+        grads = layer.backward(dy)
+        kept.append((y, grads, {k: g.copy() for k, g in layer.grads.items()}))
+    for (x, st, dy), (y, grads, g) in zip(batches, kept):
+        ref = fresh()
+        np.testing.assert_allclose(y, ref.forward(x, *st, training=True), atol=1e-12)
+        ref_grads = ref.backward(dy)
+        for a, b in zip(grads, ref_grads):  # dx, d a<0>, d c<0>: still what this step returned
+            np.testing.assert_allclose(a, b, atol=1e-12)
+        for k in g:
+            np.testing.assert_allclose(g[k], ref.grads[k], atol=1e-12)

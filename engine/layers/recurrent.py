@@ -38,10 +38,12 @@ buffers are preallocated, and backward accumulates dW with one product over all 
 Internally arrays are time-major and features-first ((T, features, N)), so every gate block is a
 contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
 outputs stay batch-first. Batches of 16 or more run as two halves in two threads (see PARALLEL).
-The LSTM goes further (see LSTM.forward): 7 NumPy calls per step forward and 7 backward.
+The LSTM goes further (see LSTM.forward): 7 NumPy calls per step forward and 7 backward, on
+buffers and per-step views it keeps between training steps of one batch shape (_LSTMWork).
 benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM: on the shared 2-core machine
-(load average ~1.2) about 1.5-1.6x its median time and 1.45-1.5x its best time; under heavier load from
-other processes the ratio swings both ways.
+(load average ~1.2) about 1.4-1.5x its median time and 1.3-1.4x its best time (1.56-1.60x and
+1.46-1.53x before the kept buffers); under heavier load from other processes the ratio swings both
+ways. benchmarks/README.md says where the time goes.
 """
 
 import os
@@ -491,49 +493,55 @@ class LSTM(_Recurrent):
         y = np.empty((n, T, h) if self.return_sequences else (n, h), dtype=dtype)
         parts = _batch_parts(n, T * n * 4 * h * (h + f))
         states = [np.asarray(s, dtype=dtype) for s in states]
+        # training reuses the buffers (and their per-step views) of the previous training step of the
+        # same shape; inference gets its own, so it never touches what backward will read
+        works = self._workspaces(parts, T, f, dtype) if training else \
+            [_LSTMWork(h, f, T, sl.stop - sl.start, dtype) for sl in parts]
+        mm, th, es, mul = np.matmul, np.tanh, np.einsum, np.multiply
 
-        def run(sl):
+        def run(i):
+            sl, work = parts[i], works[i]
             xs = x[sl]
             nc = xs.shape[0]
-            S = np.empty((k, T + 1, nc), dtype=dtype)  # column t: [a<t>; x<t>; 1]
+            S, B = work.S, work.B  # S column t: [a<t>; x<t>; 1]; B[t]: [o, i, f, c~, c<t-1>] after activation
             xv = xs.transpose(2, 1, 0)
             S[h:h + f, :T] = xv[:, ::-1] if self.go_backwards else xv
-            S[h + f, :T] = 1
-            S[:, T] = 0
             st = [s[sl] for s in states]
             S[:h, 0] = self._initial(nc, st, dtype, 0)
-            B = np.empty((T + 1, 5 * h, nc), dtype=dtype)  # [o, i, f, c~, c<t-1>] after activation
             B[0, 4 * h:] = self._initial(nc, st, dtype, 1)
-            TC = np.empty((T, h, nc), dtype=dtype)  # tanh(c<t>)
-            for t in range(T):
-                g = B[t]
-                z = g[:4 * h]
-                np.matmul(Wt, S[:, t], out=z)
-                np.tanh(z, out=z)
-                sg = g[:3 * h]
+            for s_t, z, sg, uf, cc, c, tc, o, a in work.steps:
+                mm(Wt, s_t, out=z)
+                th(z, out=z)
                 sg *= 0.5
                 sg += 0.5
-                c = B[t + 1, 4 * h:]
                 # c<t> = Γu c~<t> + Γf c<t-1>: one sum of products over the two adjacent pairs of blocks
-                np.einsum("kij,kij->ij", g[h:3 * h].reshape(2, h, nc), g[3 * h:].reshape(2, h, nc), out=c)
-                np.tanh(c, out=TC[t])
-                np.multiply(g[:h], TC[t], out=S[:h, t + 1])
+                es("kij,kij->ij", uf, cc, out=c)
+                th(c, out=tc)                # tanh(c<t>)
+                mul(o, tc, out=a)            # a<t> = Γo tanh(c<t>)
             if self.return_sequences:
                 out = S[:h, 1:].transpose(2, 1, 0)  # (nc, T, H)
                 y[sl] = out[:, ::-1] if self.go_backwards else out
             else:
                 y[sl] = S[:h, T].T
-            return S, B, TC, nc
+            return work
 
-        caches = _map(run, parts)
+        results = _map(run, range(len(parts)))
         if training:  # inference leaves the training cache alone
-            self._cache = (caches, parts, len(states), n, T)
+            self._cache = (results, parts, len(states), n, T)
         return y
+
+    def _workspaces(self, parts, T, f, dtype):
+        """The training buffers of each batch part, kept while the batch shape stays the same."""
+        key = (tuple((sl.start, sl.stop) for sl in parts), T, f, np.dtype(dtype), self.units)
+        kept = getattr(self, "_work", None)
+        if kept is None or kept[0] != key:
+            kept = self._work = (key, [_LSTMWork(self.units, f, T, sl.stop - sl.start, dtype) for sl in parts])
+        return kept[1]
 
     def backward(self, dy):
         if self._cache is None:
             raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True")
-        caches, parts, n_states_in, n, T = self._cache
+        works, parts, n_states_in, n, T = self._cache
         W = self.params["W"]
         h = self.units
         f = W.shape[0] - h
@@ -545,14 +553,16 @@ class LSTM(_Recurrent):
         dx = np.empty((n, T, f), dtype=dtype)
         # d a<0> and d c<0> are only needed for a learned or fed initial state
         need0 = n_states_in > 0 or "a0" in self.params
+        mm, mul = np.matmul, np.multiply
 
         def run(i):
-            S, B, TC, nc = caches[i]
+            work = works[i]
+            S, B, TC, nc = work.S, work.B, work.TC, work.n
+            K, DTC, dZ, dh, dc, tmp = work.backward_buffers()
             d = dy[parts[i]]
             G = B[:T, :4 * h]
             # for all steps at once, the factors that turn d a<t> and d c<t> into the gates' dz<t>:
             # the activations' derivatives s (1 - s) and 1 - c~^2 times the other factor of each product
-            K = np.empty((T, 4 * h, nc), dtype=dtype)
             np.subtract(1, G[:, :3 * h], out=K[:, :3 * h])
             K[:, :3 * h] *= G[:, :3 * h]
             np.multiply(G[:, 3 * h:], G[:, 3 * h:], out=K[:, 3 * h:])
@@ -560,37 +570,35 @@ class LSTM(_Recurrent):
             K[:, :h] *= TC                   # Γo:  tanh(c<t>) s(1 - s)
             K[:, h:3 * h] *= B[:T, 3 * h:]   # Γu:  c~<t> s(1 - s);  Γf: c<t-1> s(1 - s)
             K[:, 3 * h:] *= G[:, h:2 * h]    # c~:  Γu (1 - c~^2)
-            DTC = np.multiply(TC, TC)
+            np.multiply(TC, TC, out=DTC)
             np.subtract(1, DTC, out=DTC)
             DTC *= G[:, :h]  # Γo (1 - tanh(c)^2)
             if self.return_sequences:
-                dY = d.transpose(1, 2, 0)
-                dY = np.ascontiguousarray(dY[::-1] if self.go_backwards else dY)  # (T, H, nc)
-                dh = np.zeros((h, nc), dtype=dtype)
+                dY = work.dY
+                dv = d.transpose(1, 2, 0)
+                dY[...] = dv[::-1] if self.go_backwards else dv  # (T, H, nc)
+                dh[...] = 0
             else:
                 dY = None
-                # a copy, never a view: the loop writes into dh, and for one sample d.T is already
-                # contiguous (ascontiguousarray returned the caller's dy, which backward then overwrote)
-                dh = d.T.copy()
-            dc = np.zeros((h, nc), dtype=dtype)
-            dZ = np.empty((4 * h, T, nc), dtype=dtype)  # laid out for the products over all steps
-            tmp = np.empty((h, nc), dtype=dtype)
+                dh[...] = d.T
+            dc[...] = 0
+            steps = work.back_steps
             for t in range(T - 1, -1, -1):
+                dyt, dzo, ko, dtc, k3, dz3, gf, dzt = steps[t]
                 if dY is not None:
-                    dh += dY[t]
-                dzt = dZ[:, t]
-                np.multiply(dh, K[t, :h], out=dzt[:h])          # dz of Γo
-                np.multiply(dh, DTC[t], out=tmp)
-                dc += tmp                                       # d c<t>
-                np.multiply(dc, K[t, h:].reshape(3, h, nc), out=dzt[h:].reshape(3, h, nc))  # Γu, Γf, c~
-                dc *= B[t, 2 * h:3 * h]                         # d c<t-1> = d c<t> Γf
+                    dh += dyt
+                mul(dh, ko, out=dzo)         # dz of Γo
+                mul(dh, dtc, out=tmp)
+                dc += tmp                    # d c<t>
+                mul(dc, k3, out=dz3)         # dz of Γu, Γf, c~
+                dc *= gf                     # d c<t-1> = d c<t> Γf
                 if t or need0:
-                    np.matmul(Wh, dzt, out=dh)                  # d a<t-1>
+                    mm(Wh, dzt, out=dh)      # d a<t-1>
             dZf = dZ.reshape(4 * h, T * nc)
             gWb = S[:, :T].reshape(h + f + 1, T * nc) @ dZf.T   # [dW; db], internal gate order
             dxs = (dZf.T @ WxT).reshape(T, nc, f).transpose(1, 0, 2)
             dx[parts[i]] = dxs[:, ::-1] if self.go_backwards else dxs
-            return gWb, (dh, dc)
+            return gWb, (dh.copy(), dc.copy())  # copies: the buffers are reused by the next step
 
         results = _map(run, range(len(parts)))
         gWb = results[0][0]
@@ -609,6 +617,45 @@ class LSTM(_Recurrent):
         else:
             dstates = [np.concatenate([r[1][k] for r in results], axis=1) for k in range(2)]
         return self._state_grads(dx, dstates, n_states_in)
+
+
+class _LSTMWork:
+    """One batch part's LSTM buffers and their per-step views, built once per batch shape.
+
+    Every NumPy call of a step loop takes its operands as views; creating them costs a few tenths of
+    a microsecond each, holding the GIL, and the two batch halves' threads queue on the GIL (about
+    13 views per step and direction). The layer keeps these for training steps of the same shape.
+    S (units + F + 1, T + 1, n): column t is [a<t>; x<t>; 1] (the row of ones carries the bias);
+    B (T + 1, 5 units, n): step t's [Γo, Γu, Γf, c~<t>, c<t-1>] after activation; TC: tanh(c<t>).
+    """
+
+    def __init__(self, h, f, T, n, dtype):
+        self.h, self.f, self.T, self.n, self.dtype = h, f, T, n, dtype
+        k = h + f + 1
+        S = self.S = np.empty((k, T + 1, n), dtype=dtype)
+        S[h + f, :T] = 1
+        S[:, T] = 0
+        B = self.B = np.empty((T + 1, 5 * h, n), dtype=dtype)
+        TC = self.TC = np.empty((T, h, n), dtype=dtype)
+        self.steps = [(S[:, t], B[t, :4 * h], B[t, :3 * h], B[t, h:3 * h].reshape(2, h, n),
+                       B[t, 3 * h:].reshape(2, h, n), B[t + 1, 4 * h:], TC[t], B[t, :h], S[:h, t + 1])
+                      for t in range(T)]
+        self._back = None
+
+    def backward_buffers(self):
+        """(K, DTC, dZ, dh, dc, tmp), made on the first backward; also sets dY and back_steps."""
+        if self._back is None:
+            h, T, n, dtype = self.h, self.T, self.n, self.dtype
+            K = np.empty((T, 4 * h, n), dtype=dtype)
+            DTC = np.empty((T, h, n), dtype=dtype)
+            dZ = np.empty((4 * h, T, n), dtype=dtype)  # laid out for the products over all steps
+            dY = self.dY = np.empty((T, h, n), dtype=dtype)
+            self._back = (K, DTC, dZ, np.empty((h, n), dtype=dtype), np.empty((h, n), dtype=dtype),
+                          np.empty((h, n), dtype=dtype))
+            B = self.B
+            self.back_steps = [(dY[t], dZ[:h, t], K[t, :h], DTC[t], K[t, h:].reshape(3, h, n),
+                                dZ[h:, t].reshape(3, h, n), B[t, 2 * h:3 * h], dZ[:, t]) for t in range(T)]
+        return self._back
 
 
 # ------------------------------------------------------------------------------------------------
