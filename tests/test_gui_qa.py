@@ -551,3 +551,12 @@ def test_digits_panel_says_which_networks_it_can_read(qtbot, tmp_path):
         assert "File > Presets" in panel.model_label.text()
     finally:
         close(win)
+
+
+def test_a_learning_rate_of_100_can_be_typed(dock_for, qtbot):
+    dock, doc = dock_for(spiral_dict())
+    lr = dock.controls.lr
+    lr.selectAll()
+    qtbot.keyClicks(lr, "100")
+    qtbot.keyClick(lr, Qt.Key_Return)
+    assert doc.training["optimizer"]["lr"] == 100.0

@@ -191,7 +191,8 @@ class TrainingControls(QWidget):
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
         self.optimizer.setToolTip(TIPS["optimizer"])
-        self.lr = _dspin(1e-6, 10.0, 6, 0.0005, TIPS["lr"])
+        # up to 1000: a typed 100 (to see what too large a step does) was silently cut to 10
+        self.lr = _dspin(1e-6, 1000.0, 6, 0.0005, TIPS["lr"])
         self.beta1 = _dspin(0.0, 0.9999, 4, 0.01, TIPS["beta1"])
         self.beta2 = _dspin(0.0, 0.99999, 5, 0.001, TIPS["beta2"])
         self.eps = _dspin(0.0, 1.0, 10, 1e-8, TIPS["eps"])
