@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.zoom_label)
 
         self.scene.layer_selected.connect(self._on_layer_selected)
+        self.scene.selectionChanged.connect(self._update_edit_actions)
+        self._update_edit_actions()
         self.scene.message.connect(self._show_status)
         self.inspector.edit_refused.connect(self._show_status)
         self.palette.layer_activated.connect(self._add_layer_at_centre)
@@ -500,6 +502,13 @@ class MainWindow(QMainWindow):
 
     def _on_redo_text(self, text):
         self.act_redo.setText(f"&Redo {text}" if text else "&Redo")
+
+    def _update_edit_actions(self):
+        """Cut, Copy and Delete say by their state whether there is anything to act on."""
+        nodes = bool(self.scene.selected_node_names())
+        self.act_cut.setEnabled(nodes)
+        self.act_copy.setEnabled(nodes)
+        self.act_delete.setEnabled(nodes or bool(self.scene.selected_links()))
 
     def _delete_selection(self):
         self.scene.delete_selection()

@@ -560,3 +560,17 @@ def test_a_learning_rate_of_100_can_be_typed(dock_for, qtbot):
     qtbot.keyClicks(lr, "100")
     qtbot.keyClick(lr, Qt.Key_Return)
     assert doc.training["optimizer"]["lr"] == 100.0
+
+
+def test_cut_copy_delete_are_enabled_only_with_a_selection(qtbot, tmp_path):
+    win = window(qtbot, tmp_path)
+    try:
+        win.scene.clearSelection()
+        assert not (win.act_cut.isEnabled() or win.act_copy.isEnabled() or win.act_delete.isEnabled())
+        win.scene.select_node("dense_1")
+        assert win.act_cut.isEnabled() and win.act_copy.isEnabled() and win.act_delete.isEnabled()
+        win.scene.clearSelection()
+        win.scene.links[("input", "flatten")].setSelected(True)
+        assert win.act_delete.isEnabled() and not win.act_copy.isEnabled()
+    finally:
+        close(win)
