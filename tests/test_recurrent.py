@@ -343,25 +343,30 @@ def test_backward_leaves_the_incoming_gradient_alone(cls, return_sequences, n):
     np.testing.assert_allclose(layer.backward(before.copy()), dx, atol=1e-12)
 
 
-def test_lstm_reused_training_buffers_give_fresh_results():
-    """The LSTM keeps its training buffers between steps of one batch shape: results must not depend
-    on what the previous step left there, an inference forward in between must not disturb the
-    gradients, and returned state gradients must not be overwritten by the next step."""
+@pytest.mark.parametrize("cls", RNNS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_reused_training_buffers_give_fresh_results(cls, return_sequences):
+    """Recurrent layers keep their training buffers between steps of one batch shape: results must
+    not depend on what the previous step left there, an inference forward in between must not
+    disturb the gradients, and returned outputs and state gradients must not be overwritten by the
+    next step."""
     rng = np.random.default_rng(14)
-    shapes = [(5, 3), (4,), (4,)]
+    n_states = 2 if cls is LSTM else 1
+    shapes = [(5, 3)] + [(4,)] * n_states
 
     def fresh():
-        return _built(LSTM(units=4, return_sequences=True), shapes, seed=4)
+        return _built(cls(units=4, return_sequences=return_sequences), shapes, seed=4)
 
     layer = fresh()
-    batches = [(rng.standard_normal((6, 5, 3)), [rng.standard_normal((6, 4)) for _ in range(2)],
-                rng.standard_normal((6, 5, 4))) for _ in range(2)]
-    batches.append((rng.standard_normal((2, 5, 3)), [rng.standard_normal((2, 4)) for _ in range(2)],
-                    rng.standard_normal((2, 5, 4))))  # another batch size, then the first again
+    batches = [(rng.standard_normal((6, 5, 3)), [rng.standard_normal((6, 4)) for _ in range(n_states)],
+                rng.standard_normal((6, 5, 4) if return_sequences else (6, 4))) for _ in range(2)]
+    # another batch size, then the first again
+    batches.append((rng.standard_normal((2, 5, 3)), [rng.standard_normal((2, 4)) for _ in range(n_states)],
+                    rng.standard_normal((2, 5, 4) if return_sequences else (2, 4))))
     batches.append(batches[0])
     for _ in range(2):  # one sample twice (the state gradients' transposes are views then)
-        batches.append((rng.standard_normal((1, 5, 3)), [rng.standard_normal((1, 4)) for _ in range(2)],
-                        rng.standard_normal((1, 5, 4))))
+        batches.append((rng.standard_normal((1, 5, 3)), [rng.standard_normal((1, 4)) for _ in range(n_states)],
+                        rng.standard_normal((1, 5, 4) if return_sequences else (1, 4))))
     kept = []
     for x, st, dy in batches:
         y = layer.forward(x, *st, training=True)

@@ -218,25 +218,31 @@ class _Recurrent(Layer):
             WhT[:k] *= 0.5
         parts = _batch_parts(n, T * n * W.shape[1] * (h + f))
         states = [np.asarray(s, dtype=dtype) for s in states]
+        # training reuses the buffers and per-step views of the previous training step of the same
+        # shape (see _Work); inference gets its own, so it never touches what backward will read
+        works = self._workspaces(parts, T, f, dtype, lambda nc: _Work()) if training else [_Work() for _ in parts]
 
-        def run(sl):
+        def run(i):
+            sl, work = parts[i], works[i]
             xs = x[sl]
             nc = xs.shape[0]
             # inputs time-major, features-first, with a row of ones so the bias rides in the same product
-            xt = np.empty((T, f + 1, nc), dtype=dtype)
+            xt = work.array("xt", (T, f + 1, nc), dtype)
             xt[:, :f] = xs.transpose(1, 2, 0)[::-1] if self.go_backwards else xs.transpose(1, 2, 0)
             xt[:, f] = 1
-            XW = np.matmul(WxT, xt)  # the input part of every step at once: (T, G H, nc)
-            out, cache = self._run(WhT, XW, nc, T, [s[sl] for s in states], dtype)  # out: (T, H, nc)
+            # the input part of every step at once: (T, G H, nc)
+            XW = np.matmul(WxT, xt, out=work.array("XW", (T, W.shape[1], nc), dtype))
+            out, cache = self._run(WhT, XW, nc, T, [s[sl] for s in states], dtype, work)  # out: (T, H, nc)
+            # copies, never views: out lives in the kept training buffers
             if self.return_sequences:
                 if self.go_backwards:
                     out = out[::-1]
-                y = np.ascontiguousarray(out.transpose(2, 0, 1))
+                y = out.transpose(2, 0, 1).copy()
             else:
-                y = np.ascontiguousarray(out[-1].T)
-            return y, (cache, xt, nc)
+                y = out[-1].T.copy()
+            return y, (cache, xt, nc, work)
 
-        results = _map(run, parts)
+        results = _map(run, range(len(parts)))
         if training:  # inference leaves the training cache alone
             self._cache = ([r[1] for r in results], parts, len(states), n, T)
         return results[0][0] if len(results) == 1 else np.concatenate([r[0] for r in results])
@@ -251,18 +257,17 @@ class _Recurrent(Layer):
         dy = np.asarray(dy, dtype=dtype)
 
         def run(i):
-            cache, xt, nc = caches[i]
+            cache, xt, nc, work = caches[i]
             d = dy[parts[i]]
             if self.return_sequences:
-                dY = d.transpose(1, 2, 0)
-                if self.go_backwards:
-                    dY = dY[::-1]
-                dY = np.ascontiguousarray(dY)  # (T, H, nc)
+                dv = d.transpose(1, 2, 0)
+                dY = work.array("dY", (T, h, nc), dtype)  # (T, H, nc)
+                dY[...] = dv[::-1] if self.go_backwards else dv
                 dlast = None
             else:
                 dY = None
-                dlast = np.ascontiguousarray(d.T)
-            dZ, dstates, sources = self._bptt(cache, dY, dlast, nc, T)
+                dlast = d.T
+            dZ, dstates, sources = self._bptt(cache, dY, dlast, nc, T, work)
             f = xt.shape[1] - 1
             gh = dZ.shape[1]
             # one product over all steps for each weight block
@@ -295,6 +300,15 @@ class _Recurrent(Layer):
             dx = np.concatenate([r[2] for r in results])
             dstates = [np.concatenate([r[3][k] for r in results], axis=1) for k in range(len(results[0][3]))]
         return self._state_grads(dx, dstates, n_states_in)
+
+    def _workspaces(self, parts, T, f, dtype, make):
+        """The training buffers of each batch part (``make(n)`` for a part of n samples), kept while
+        the batch shape stays the same (one set per layer: another shape replaces it)."""
+        key = (tuple((sl.start, sl.stop) for sl in parts), T, f, np.dtype(dtype), self.units)
+        kept = getattr(self, "_work", None)
+        if kept is None or kept[0] != key:
+            kept = self._work = (key, [make(sl.stop - sl.start) for sl in parts])
+        return kept[1]
 
     def _state_grads(self, dx, dstates, n_states_in):
         """Gradients of learned initial states (a0/c0 used when no state came in) and backward's return.
@@ -332,33 +346,42 @@ class SimpleRNN(_Recurrent):
                     "a GRU or LSTM remembers longer"]
         return []
 
-    def _run(self, WhT, XW, n, T, states, dtype):
+    def _run(self, WhT, XW, n, T, states, dtype, work):
         h = self.units
-        H = np.empty((T + 1, h, n), dtype=dtype)
+        H = work.array("H", (T + 1, h, n), dtype)
         H[0] = self._initial(n, states, dtype, 0)
-        for t in range(T):
-            z = H[t + 1]
-            np.matmul(WhT, H[t], out=z)
-            z += XW[t]
-            np.tanh(z, out=z)
+        steps = work.views.get("fwd")
+        if steps is None:
+            steps = work.views["fwd"] = [(H[t], H[t + 1], XW[t]) for t in range(T)]
+        mm, th = np.matmul, np.tanh
+        for a, z, xw in steps:
+            mm(WhT, a, out=z)
+            z += xw
+            th(z, out=z)
         return H[1:], H
 
-    def _bptt(self, H, dY, dlast, n, T):
+    def _bptt(self, H, dY, dlast, n, T, work):
         h = self.units
         Wh = self.params["W"][:h]
-        D = H[1:] * H[1:]
+        dtype = H.dtype
+        D = np.multiply(H[1:], H[1:], out=work.array("D", (T, h, n), dtype))
         np.subtract(1, D, out=D)
-        dZ = np.empty((T, h, n), dtype=H.dtype)
-        dh = np.zeros((h, n), dtype=H.dtype) if dlast is None else dlast.copy()
+        dZ = work.array("dZ", (T, h, n), dtype)
+        dh = work.array("dh", (h, n), dtype)
+        dh[...] = 0 if dlast is None else dlast
+        steps = work.views.get("bwd")
+        if steps is None:
+            steps = work.views["bwd"] = [(dZ[t], D[t]) for t in range(T)]
+        mm, mul = np.matmul, np.multiply
         for t in range(T - 1, -1, -1):
-            dz = dZ[t]
+            dz, dt = steps[t]
             if dY is not None:
                 np.add(dY[t], dh, out=dz)
-                dz *= D[t]
+                dz *= dt
             else:
-                np.multiply(dh, D[t], out=dz)
-            np.matmul(Wh, dz, out=dh)
-        return dZ, (dh,), [(H[:-1], slice(0, h))]
+                mul(dh, dt, out=dz)
+            mm(Wh, dz, out=dh)
+        return dZ, (dh.copy(),), [(H[:-1], slice(0, h))]
 
 
 @register
@@ -374,65 +397,82 @@ class GRU(_Recurrent):
     n_gates = 3
     sigmoid_rows = 2
 
-    def _run(self, WhT, XW, n, T, states, dtype):
+    def _run(self, WhT, XW, n, T, states, dtype, work):
         h = self.units
         WzrT, WcT = WhT[:2 * h], WhT[2 * h:]
-        H = np.empty((T + 1, h, n), dtype=dtype)
+        H = work.array("H", (T + 1, h, n), dtype)
         H[0] = self._initial(n, states, dtype, 0)
-        G = np.empty((T, 3 * h, n), dtype=dtype)  # [u, r, c~] after activation
-        RH = np.empty((T, h, n), dtype=dtype)     # Γr * c<t-1>
-        for t in range(T):
-            g = G[t]
-            zr = g[:2 * h]
-            np.matmul(WzrT, H[t], out=zr)
-            zr += XW[t, :2 * h]   # halved pre-activations
-            np.tanh(zr, out=zr)
+        G = work.array("G", (T, 3 * h, n), dtype)  # [u, r, c~] after activation
+        RH = work.array("RH", (T, h, n), dtype)    # Γr * c<t-1>
+        steps = work.views.get("fwd")
+        if steps is None:
+            steps = work.views["fwd"] = [
+                (H[t], G[t, :2 * h], XW[t, :2 * h], G[t, :h], G[t, h:2 * h], G[t, 2 * h:], RH[t],
+                 XW[t, 2 * h:], H[t + 1]) for t in range(T)]
+        mm, th, mul, sub = np.matmul, np.tanh, np.multiply, np.subtract
+        for a, zr, xzr, u, r, c, rh, xc, an in steps:
+            mm(WzrT, a, out=zr)
+            zr += xzr   # halved pre-activations
+            th(zr, out=zr)
             zr *= 0.5
             zr += 0.5
-            u, r, c = g[:h], g[h:2 * h], g[2 * h:]
-            np.multiply(r, H[t], out=RH[t])
-            np.matmul(WcT, RH[t], out=c)
-            c += XW[t, 2 * h:]
-            np.tanh(c, out=c)
+            mul(r, a, out=rh)
+            mm(WcT, rh, out=c)
+            c += xc
+            th(c, out=c)
             # c<t> = c<t-1> + u * (c~ - c<t-1>)
-            hn = H[t + 1]
-            np.subtract(c, H[t], out=hn)
-            hn *= u
-            hn += H[t]
+            sub(c, a, out=an)
+            an *= u
+            an += a
         return H[1:], (H, G, RH)
 
-    def _bptt(self, cache, dY, dlast, n, T):
+    def _bptt(self, cache, dY, dlast, n, T, work):
         H, G, RH = cache
         h = self.units
+        dtype = H.dtype
         W = self.params["W"]
-        Wzr = np.ascontiguousarray(W[:h, :2 * h])
-        Wc = np.ascontiguousarray(W[:h, 2 * h:])
+        Wzr = np.ascontiguousarray(W[:h, :2 * h])  # d c<t-1> += Wzr @ dz_ur<t>
+        Wc = np.ascontiguousarray(W[:h, 2 * h:])   # d (Γr c<t-1>) = Wc @ dz_c<t>
+        Hp = H[:-1]
         U, R, C = G[:, :h], G[:, h:2 * h], G[:, 2 * h:]
-        D = np.empty_like(G)  # local derivatives of the activations
-        np.subtract(1, G[:, :2 * h], out=D[:, :2 * h])
-        D[:, :2 * h] *= G[:, :2 * h]
-        np.multiply(C, C, out=D[:, 2 * h:])
-        np.subtract(1, D[:, 2 * h:], out=D[:, 2 * h:])
-        dZ = np.empty((T, 3 * h, n), dtype=H.dtype)
-        dh = np.zeros((h, n), dtype=H.dtype) if dlast is None else dlast.copy()
+        # For all steps at once, the factors that turn d c<t> into dz<t>:
+        #   dz_u = d c<t> (c~ - c<t-1>) Γu (1 - Γu),  dz_c = d c<t> Γu (1 - c~^2),
+        #   dz_r = (Wc @ dz_c) c<t-1> Γr (1 - Γr),
+        #   d c<t-1> = d c<t> (1 - Γu) + (Wc @ dz_c) Γr + Wzr @ dz_ur   (no temporaries in the loop)
+        D = np.subtract(1, U, out=work.array("D", (T, h, n), dtype))
+        Ku = np.subtract(C, Hp, out=work.array("Ku", (T, h, n), dtype))
+        Ku *= U
+        Ku *= D
+        Kc = np.multiply(C, C, out=work.array("Kc", (T, h, n), dtype))
+        np.subtract(1, Kc, out=Kc)
+        Kc *= U
+        Kr = np.subtract(1, R, out=work.array("Kr", (T, h, n), dtype))
+        Kr *= R
+        Kr *= Hp
+        dZ = work.array("dZ", (T, 3 * h, n), dtype)
+        dh = work.array("dh", (h, n), dtype)
+        dh[...] = 0 if dlast is None else dlast
+        drh = work.array("drh", (h, n), dtype)
+        tmp = work.array("tmp", (h, n), dtype)
+        steps = work.views.get("bwd")
+        if steps is None:
+            steps = work.views["bwd"] = [(dZ[t, :h], dZ[t, h:2 * h], dZ[t, 2 * h:], dZ[t, :2 * h], Ku[t], Kc[t],
+                                          Kr[t], D[t], R[t]) for t in range(T)]
+        mm, mul = np.matmul, np.multiply
         for t in range(T - 1, -1, -1):
+            dzu, dzr, dzc, dzur, ku, kc, kr, d, r = steps[t]
             if dY is not None:
-                dh = dh + dY[t]
-            dz = dZ[t]
-            hp = H[t]
-            u = U[t]
-            np.subtract(C[t], hp, out=dz[:h])
-            dz[:h] *= dh                                 # d u
-            np.multiply(dh, u, out=dz[2 * h:])           # d c~
-            dz[2 * h:] *= D[t, 2 * h:]
-            drh = Wc @ dz[2 * h:]                        # d (r * h_prev)
-            np.multiply(drh, hp, out=dz[h:2 * h])        # d r
-            dz[:2 * h] *= D[t, :2 * h]
-            dhp = dh - dh * u
-            dhp += drh * R[t]
-            dhp += Wzr @ dz[:2 * h]
-            dh = dhp
-        return dZ, (dh,), [(H[:-1], slice(0, 2 * h)), (RH, slice(2 * h, 3 * h))]
+                dh += dY[t]
+            mul(dh, ku, out=dzu)         # dz of Γu
+            mul(dh, kc, out=dzc)         # dz of c~
+            mm(Wc, dzc, out=drh)         # d (Γr c<t-1>)
+            mul(drh, kr, out=dzr)        # dz of Γr
+            mm(Wzr, dzur, out=tmp)
+            dh *= d
+            drh *= r
+            dh += drh
+            dh += tmp                    # d c<t-1>
+        return dZ, (dh.copy(),), [(H[:-1], slice(0, 2 * h)), (RH, slice(2 * h, 3 * h))]
 
 
 @register
@@ -495,8 +535,8 @@ class LSTM(_Recurrent):
         states = [np.asarray(s, dtype=dtype) for s in states]
         # training reuses the buffers (and their per-step views) of the previous training step of the
         # same shape; inference gets its own, so it never touches what backward will read
-        works = self._workspaces(parts, T, f, dtype) if training else \
-            [_LSTMWork(h, f, T, sl.stop - sl.start, dtype) for sl in parts]
+        works = [_LSTMWork(h, f, T, sl.stop - sl.start, dtype) for sl in parts] if not training else \
+            self._workspaces(parts, T, f, dtype, lambda nc: _LSTMWork(h, f, T, nc, dtype))
         mm, th, es, mul = np.matmul, np.tanh, np.einsum, np.multiply
 
         def run(i):
@@ -529,14 +569,6 @@ class LSTM(_Recurrent):
         if training:  # inference leaves the training cache alone
             self._cache = (results, parts, len(states), n, T)
         return y
-
-    def _workspaces(self, parts, T, f, dtype):
-        """The training buffers of each batch part, kept while the batch shape stays the same."""
-        key = (tuple((sl.start, sl.stop) for sl in parts), T, f, np.dtype(dtype), self.units)
-        kept = getattr(self, "_work", None)
-        if kept is None or kept[0] != key:
-            kept = self._work = (key, [_LSTMWork(self.units, f, T, sl.stop - sl.start, dtype) for sl in parts])
-        return kept[1]
 
     def backward(self, dy):
         if self._cache is None:
@@ -617,6 +649,25 @@ class LSTM(_Recurrent):
         else:
             dstates = [np.concatenate([r[1][k] for r in results], axis=1) for k in range(2)]
         return self._state_grads(dx, dstates, n_states_in)
+
+
+class _Work:
+    """Buffers of one batch part of a SimpleRNN/GRU step and their per-step views, kept by the layer
+    between training steps of one batch shape (see _Recurrent._workspaces): the step loops then
+    create no views (each costs tenths of a microsecond holding the GIL, on which the two batch
+    halves' threads queue) and allocate nothing. An inference forward gets a fresh one."""
+
+    def __init__(self):
+        self.arrays = {}
+        self.views = {}
+
+    def array(self, name, shape, dtype):
+        """The buffer ``name`` (uninitialised the first time)."""
+        a = self.arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self.arrays[name] = np.empty(shape, dtype=dtype)
+            self.views.clear()
+        return a
 
 
 class _LSTMWork:
