@@ -7,14 +7,16 @@ Times one training step (forward, backward, SGD update) of
 
 in the engine and in the same model written in PyTorch (torch threads = 2), and prints the ratios
 (targets: LeNet-5 <= 1.5x, residual block <= 2x). Both sides are timed in alternating rounds and the
-best round of each side is kept (the machine is shared: the best is the least disturbed). The
+best round of each side is kept (the machine is shared: the best is the least disturbed); every
+round follows a 0.2 s rest and two untimed steps, so no round pays for the other library's threads
+still spinning after the previous one (see ``compare``). The
 engine's two ways of using the cores are both timed: "blas" (one GEMM per layer over the whole
 batch, BLAS threads) and "chunks" (the batch split over a thread pool).
 
 It also trains LeNet-5 for one epoch on the bundled digits and reports the peak memory
 (tracemalloc's peak of numpy allocations, and the process's peak resident size).
 
-    python benchmarks/bench_conv.py [--rounds 7] [--json] [--one-thread]
+    python benchmarks/bench_conv.py [--rounds 7] [--pause 0.2] [--json] [--one-thread]
 """
 
 import argparse
@@ -37,7 +39,8 @@ from engine.layers.blocks import ResidualIdentityBlock  # noqa: E402
 from engine.losses import cost_and_gradients  # noqa: E402
 
 LR = 0.01
-PAUSE = float(__import__('os').environ.get('BENCH_PAUSE', '0'))
+#: seconds of rest before every timed round (set by --pause)
+PAUSE = 0.2
 
 
 def lenet_engine(seed=0):
@@ -130,7 +133,9 @@ def compare(steps, rounds, n, warmup=2, pause=None):
     engine's modes re-limits OpenBLAS's threads, and the previous round's library (OpenBLAS or
     PyTorch's OpenMP threads) may still be spinning on the cores for a moment after it returned;
     timed back to back, a round pays for its predecessor (measured: the engine's chunks mode
-    19-20 ms alone against 23-24 ms right after blas-mode rounds).
+    19-20 ms alone against 23-24 ms right after blas-mode rounds; PyTorch's LeNet-5 step 3.3-3.6
+    ms with warm-up against 4.6-4.9 ms without). ``pause`` seconds of rest before each round
+    (default ``PAUSE``) let those threads go idle.
     """
     best = {k: float("inf") for k in steps}
     pause = PAUSE if pause is None else pause
@@ -177,14 +182,19 @@ def lenet_epoch_memory():
 
 
 def main(argv=None):
+    global PAUSE  # compare() reads it
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7, help="alternating timing rounds (best kept)")
     ap.add_argument("--steps", type=int, default=10, help="steps per round")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    ap.add_argument("--pause", type=float, default=0.2,
+                    help="seconds of rest before each timed round, so the previous round's library "
+                         "(OpenBLAS or PyTorch threads still spinning) is idle (0.2)")
     ap.add_argument("--torch-threads", type=int, default=2, help="PyTorch intra-op threads (2)")
     ap.add_argument("--one-thread", action="store_true",
                     help="one core each side: PyTorch 1 thread, the engine in 'blas' mode with BLAS at 1 thread")
     args = ap.parse_args(argv)
+    PAUSE = max(0.0, args.pause)
     if args.one_thread:
         args.torch_threads = 1
         from threadpoolctl import threadpool_limits
