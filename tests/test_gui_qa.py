@@ -574,3 +574,12 @@ def test_cut_copy_delete_are_enabled_only_with_a_selection(qtbot, tmp_path):
         assert win.act_delete.isEnabled() and not win.act_copy.isEnabled()
     finally:
         close(win)
+
+
+def test_a_refusal_message_goes_when_the_network_is_fixed(dock_for):
+    dock, doc = dock_for(spiral_dict(softmax=None))
+    assert dock.train() is False and "softmax" in dock.status.text()
+    doc.add_layer("Activation", config={"kind": "softmax"}, inputs=["scores"])
+    assert dock.status.text() == dock.splits.describe() and "color" not in dock.status.styleSheet()
+    assert dock.train() is True
+    dock.stop(wait=True)

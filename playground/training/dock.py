@@ -179,6 +179,7 @@ class TrainingDock(QDockWidget):
         self.refresh_times = []  # monotonic times of plot refreshes (benchmark)
         self.last_result = None
         self.message = ""
+        self._refused = False  # the status shows why the last Train was refused
 
         # -- top bar ---------------------------------------------------------------------------
         self.train_button = QPushButton("Train")
@@ -378,7 +379,13 @@ class TrainingDock(QDockWidget):
         self.controls.load(self.doc.training, self.doc.data, l1, l2, init)
 
     def _on_doc_changed(self):
-        """Any edit: redraw the boundary/histograms of the edited network soon (when idle)."""
+        """Any edit: redraw the boundary/histograms of the edited network soon (when idle); a
+        refused start's message goes (it described the network before the edit)."""
+        if self._refused and self.state == "idle":
+            self._refused = False
+            self.message = ""
+            self.status.setStyleSheet("")
+            self.status.setText(self.splits.describe() if self.splits is not None else "")
         if self.state == "idle" and not self._probe_scheduled:
             self._probe_scheduled = True
             QTimer.singleShot(50, self._scheduled_probe)
@@ -551,6 +558,7 @@ class TrainingDock(QDockWidget):
             problem = preflight(net, sp, self.doc.training)
             if problem:
                 self._show_error(problem)
+                self._refused = True
                 return False
             if not net.built:
                 net.build(seed=config.seed)
@@ -559,9 +567,11 @@ class TrainingDock(QDockWidget):
             worker = TrainingWorker(net, sp, config, probe=probe)
         except EngineError as exc:
             self._show_error(str(exc))
+            self._refused = True
             return False
         except Exception as exc:  # noqa: BLE001 - never a traceback for a network the user built
             self._show_error(f"cannot train this network: {type(exc).__name__}: {exc}")
+            self._refused = True
             return False
         self.worker = worker
         worker.events_ready.connect(self._drain)
@@ -570,6 +580,7 @@ class TrainingDock(QDockWidget):
         self._clear_plots()
         self.xspan.set_total(config.epochs)
         self.message = ""
+        self._refused = False
         self.last_result = None  # a run that fails must not report the previous run's result
         self.hint.setText("")
         self.status.setText(f"Training on {sp.describe()}")
