@@ -98,10 +98,10 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         raise ValueError("gemm: c is read-only")
     if np.may_share_memory(c, a) or np.may_share_memory(c, b):
         raise ValueError("gemm: c overlaps an operand")
+    lda, ldb, ldc = _leading(a, "a"), _leading(b, "b"), _leading(c, "c")
     fn = _FUNCS.get(dtype)
     if fn is None or m == 0 or n == 0:
         return _gemm_numpy(a, b, c, alpha, beta, trans_a, trans_b)
-    lda, ldb, ldc = _leading(a, "a"), _leading(b, "b"), _leading(c, "c")
     if ka == 0:
         c *= beta
         return c

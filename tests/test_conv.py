@@ -151,13 +151,17 @@ def test_conv2d_gradcheck_float64(combo, kernels):
 def test_conv2d_no_bias_and_chunked_parallel_mode_agree(kernels):
     import engine.layers.conv as conv
 
+    from engine import parallel
+
     old, old_min = conv.PARALLEL, conv.CHUNK_MIN_FLOPS
     conv.CHUNK_MIN_FLOPS = 0  # chunk even this small layer
+    parallel.set_threads(2)  # even under NNPLAY_THREADS=1 or on one core
     try:
         _compare_modes(conv)
     finally:
         conv.set_parallel(old)
         conv.CHUNK_MIN_FLOPS = old_min
+        parallel.set_threads(None)
     with pytest.raises(ConfigError):
         conv.set_parallel("gpu")
 
