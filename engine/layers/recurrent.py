@@ -39,11 +39,12 @@ Internally arrays are time-major and features-first ((T, features, N)), so every
 contiguous slice and the element-wise work runs on contiguous memory; the layer's inputs and
 outputs stay batch-first. Batches of 16 or more run as two halves in two threads (see PARALLEL).
 The LSTM goes further (see LSTM.forward): 7 NumPy calls per step forward and 7 backward, on
-buffers and per-step views it keeps between training steps of one batch shape (_LSTMWork).
-benchmarks/bench_lstm.py compares a training step with torch.nn.LSTM: on the shared 2-core machine
-(load average ~1.2) about 1.4-1.5x its median time and 1.3-1.4x its best time (1.56-1.60x and
-1.46-1.53x before the kept buffers); under heavier load from other processes the ratio swings both
-ways. benchmarks/README.md says where the time goes.
+buffers and per-step views it keeps between training steps of one batch shape (_LSTMWork; SimpleRNN
+and GRU likewise keep theirs in a _Work). benchmarks/bench_lstm.py compares a training step with
+torch.nn.LSTM: on the shared 2-core machine (load average 0.6-1.4) about 1.4-1.47x its median time
+and 1.3-1.4x its best time (1.56-1.60x and 1.46-1.53x before the kept buffers); GRU and SimpleRNN
+~0.9x torch's GRU/RNN. Under heavier load from other processes the ratio swings both ways.
+benchmarks/README.md says where the time goes.
 """
 
 import os
