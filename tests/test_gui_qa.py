@@ -267,6 +267,7 @@ def test_mnist_can_be_downloaded_or_pointed_at_from_the_dock(dock_for, qtbot, tm
     c.dataset.setCurrentText("mnist")
     assert doc.data["name"] == "mnist" and c.mnist_row.isVisibleTo(c)
     assert dock.splits is None and "Download (11 MB)" in dock.status.text()
+    assert not c.test.isEnabled() and "MNIST's own 10,000" in c.split_label.text()  # its test split is fixed
 
     files = tmp_path / "cache"
     files.mkdir()
@@ -286,6 +287,7 @@ def test_mnist_can_be_downloaded_or_pointed_at_from_the_dock(dock_for, qtbot, tm
     assert doc.data["options"] == {"path": str(files)}
     assert dock.splits is not None and dock.splits.name == "mnist" and len(dock.splits.x_test) == 20
     assert c.mnist_download.isEnabled() and dock.train_button.isEnabled()
+    assert not c.test.isEnabled()  # still MNIST's own test set after the dock's state changes
 
     # "Use files...": a picked IDX file means its folder, an .npz the file itself
     other = tmp_path / "mine"

@@ -528,7 +528,12 @@ class TrainingControls(QWidget):
             self.batch_kind.setText("stochastic gradient descent")
         else:
             self.batch_kind.setText("mini-batch gradient descent")
-        self.split_label.setText(f"train {max(0.0, 100 - self.dev.value() - self.test.value()):.0f} %")
+        mnist = self.dataset.currentText() == "mnist"
+        self.test.setEnabled(not mnist)  # MNIST keeps its own 10,000 test digits
+        if mnist:
+            self.split_label.setText(f"train {100 - self.dev.value():.0f} % of 60,000; test: MNIST's own 10,000")
+        else:
+            self.split_label.setText(f"train {max(0.0, 100 - self.dev.value() - self.test.value()):.0f} %")
 
     def _on_optimizer_changed(self, kind):
         if not self._loading:

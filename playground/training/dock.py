@@ -531,6 +531,7 @@ class TrainingDock(QDockWidget):
                   self.controls.seed, self.controls.beta1, self.controls.beta2, self.controls.eps,
                   self.controls.decay, self.controls.decay_step):
             w.setEnabled(not running)
+        self.controls.test.setEnabled(not running and self.controls.dataset.currentText() != "mnist")
         if self.pause_button.isChecked() != (state == "paused"):
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(state == "paused")
