@@ -569,7 +569,20 @@ class MainWindow(QMainWindow):
     def _add_layer_at_centre(self, type_name):
         """The palette's double-click / Enter: with one layer selected the new layer follows it
         (inserted before the layer it fed), else it lands in the middle of the view, unconnected."""
+        typing = self.palette.filter_edit.hasFocus()
         selected = self.scene.selected_node_names()
+        try:
+            self._add_from_palette(type_name, selected)
+        finally:
+            # the palette stays in front (and its search field keeps the keys): the next layer can
+            # follow at once, though the inspector shares its tab in a narrow window
+            if self._inspector_shares_the_palette_tab():
+                self.palette_dock.raise_()
+            if typing:
+                self.palette.filter_edit.setFocus()
+                self.palette.filter_edit.selectAll()
+
+    def _add_from_palette(self, type_name, selected):
         if len(selected) == 1 and type_name != "Input":
             item = self.scene.nodes.get(selected[0])
             pos = self._free_spot(item.x() + 40.0, item.y() + item.height() + 40.0) if item is not None \

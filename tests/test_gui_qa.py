@@ -585,3 +585,27 @@ def test_a_refusal_message_goes_when_the_network_is_fixed(dock_for):
     assert dock.status.text() == dock.splits.describe() and "color" not in dock.status.styleSheet()
     assert dock.train() is True
     dock.stop(wait=True)
+
+
+def test_the_palette_stays_in_front_while_adding_layers_in_a_narrow_window(qtbot, tmp_path):
+    win = window(qtbot, tmp_path)  # 1400 px: the inspector shares the palette's tab
+    try:
+        assert win._inspector_shares_the_palette_tab()
+        win.activateWindow()
+        qtbot.waitUntil(win.isActiveWindow)
+        win.scene.clearSelection()
+        win.scene.select_node("softmax")
+        # the selection brought the inspector forward (a tabbed dock behind has no visible region)
+        qtbot.waitUntil(lambda: win.palette_dock.visibleRegion().isEmpty())
+        win._focus_palette()
+        qtbot.keyClicks(win.palette.filter_edit, "dropout")
+        qtbot.keyClick(win.palette.filter_edit, Qt.Key_Return)
+        first = win.scene.selected_node_names()[0]
+        qtbot.waitUntil(lambda: not win.palette_dock.visibleRegion().isEmpty())
+        assert win.palette.filter_edit.hasFocus()
+        qtbot.keyClicks(win.palette.filter_edit, "dense")  # replaces the selected search text
+        qtbot.keyClick(win.palette.filter_edit, Qt.Key_Return)
+        second = win.scene.selected_node_names()[0]
+        assert win.document.network.nodes[second].inputs == [first]
+    finally:
+        close(win)
