@@ -609,3 +609,21 @@ def test_the_palette_stays_in_front_while_adding_layers_in_a_narrow_window(qtbot
         assert win.document.network.nodes[second].inputs == [first]
     finally:
         close(win)
+
+
+def test_every_control_of_the_window_has_a_tooltip(qtbot, tmp_path):
+    from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QLineEdit, QPushButton, QSlider)
+
+    win = window(qtbot, tmp_path)
+    try:
+        win.scene.select_node("dense_1")  # the inspector's fields too
+        bare = []
+        for cls in (QPushButton, QCheckBox, QComboBox, QAbstractSpinBox, QLineEdit, QSlider):
+            for w in win.findChildren(cls):
+                if isinstance(w, QLineEdit) and isinstance(w.parent(), (QAbstractSpinBox, QComboBox)):
+                    continue  # the editor inside a spin box or combo box
+                if not w.toolTip().strip():
+                    bare.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}")
+        assert bare == []
+    finally:
+        close(win)

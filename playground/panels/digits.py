@@ -388,6 +388,7 @@ class DigitsPanel(QWidget):
         self.finetune_epochs = QSpinBox()
         self.finetune_epochs.setRange(1, 50)
         self.finetune_epochs.setValue(3)
+        self.finetune_epochs.setToolTip("Passes over your samples (mixed with bundled digits) per fine-tuning")
         row.addWidget(self.finetune_epochs)
         self.finetune_button = QPushButton("Fine-tune")
         self.finetune_button.setToolTip("Train the network a few epochs on your samples (each repeated, mixed with "

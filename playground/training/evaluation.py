@@ -160,6 +160,8 @@ class EvaluationPanel(QWidget):
         self.set_combo.setToolTip("Which split to evaluate on. Pick hyperparameters on dev; look at test "
                                   "only at the end for an unbiased estimate of the error on new data.")
         self.eval_button = QPushButton("Evaluate")
+        self.eval_button.setToolTip("Predict the chosen split now (in the background) and fill the confusion "
+                                    "matrix and the per-class scores.")
         self.eval_button.clicked.connect(self.start_evaluation)
         self.summary = QLabel("Train a network, then evaluate it.")
         self.summary.setWordWrap(True)
@@ -471,11 +473,15 @@ class HistoryPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self._follow_newest = True  # until the user picks runs, the newest run is shown
         self.export_button = QPushButton("Export CSV...")
+        self.export_button.setToolTip("Write the selected run's per-epoch costs and accuracies to a CSV file.")
         self.export_button.clicked.connect(self._on_export)
         self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Reload the runs from the history database.")
         self.refresh_button.clicked.connect(self.refresh)
         self.metric = QComboBox()
         self.metric.addItems(["dev_loss", "train_loss", "dev_accuracy", "train_accuracy", "lr"])
+        self.metric.setToolTip("The per-epoch value to draw for the selected runs (dev cost, training cost, "
+                               "accuracies or the learning rate).")
         self.metric.currentIndexChanged.connect(self._on_selection_changed)
         self.plot = _plot("Overlay of the selected runs", "value")
         self.plot.getPlotItem().addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))

@@ -515,6 +515,8 @@ class BoundaryPlot(QWidget):
                                        "instead of the network's confidence.")
         self.discretize_box.toggled.connect(lambda _: self._draw())
         self.test_box = QCheckBox("show test data")
+        self.test_box.setToolTip("Also draw the test examples (outlined): points the network never trained "
+                                 "on, where a boundary that overfits goes wrong.")
         self.test_box.setChecked(True)
         self.test_box.toggled.connect(self.test_points.setVisible)
         self.info = QLabel("")
