@@ -627,3 +627,21 @@ def test_every_control_of_the_window_has_a_tooltip(qtbot, tmp_path):
         assert bare == []
     finally:
         close(win)
+
+
+def test_binary_cross_entropy_over_two_softmax_outputs_says_what_fits(dock_for):
+    d = spiral_dict()
+    d["training"]["loss"] = "binary_cross_entropy"
+    dock, doc = dock_for(d)
+    assert dock.train() is False
+    text = dock.status.text()
+    assert "1 unit" in text and "sigmoid" in text and "2 values" in text
+
+
+def test_a_sigmoid_network_with_binary_cross_entropy_passes_and_trains(dock_for, qtbot):
+    d = spiral_dict(scores={"units": 1}, softmax={"kind": "sigmoid"})
+    d["training"]["loss"] = "binary_cross_entropy"
+    dock, doc = dock_for(d)
+    with qtbot.waitSignal(dock.training_finished, timeout=60000) as blocker:
+        assert dock.train() is True, dock.status.text()
+    assert blocker.args[0]["stopped"] == "finished"

@@ -116,6 +116,11 @@ def preflight(network, splits, training):
         return (f"The cost {loss.name} compares each output value with a target value, but '{data_name}' "
                 f"gives a class per sample and '{out}' has {int(shape[-1])} outputs: for classes choose "
                 f"the cost softmax_cross_entropy (with a softmax output layer).")
+    if kind == "sigmoid" and shape and int(shape[-1]) != 1 and n_classes <= 2:
+        return (f"The cost {loss.name} needs one sigmoid output per sample (the probability of class 1), "
+                f"but '{out}' gives {int(shape[-1])} values: end the network with a Dense layer of 1 unit "
+                f"and an Activation of kind sigmoid, or choose the cost softmax_cross_entropy (with a "
+                f"softmax output).")
     if kind in ("softmax", "sigmoid") and not _makes(layer, kind):
         return (f"The cost {loss.name} needs {kind} probabilities, but the network's output '{out}' "
                 f"({layer.type_name}) is not a {kind}: add an Activation layer after '{out}' and set its "
