@@ -115,6 +115,7 @@ def test_the_cost_curve_holds_every_step_of_a_run(dock_for, qtbot):
     steps = blocker.args[0]["global_steps"]
     assert len(dock.cost_plot.steps_x) == steps
     assert dock.cost_plot.steps_x[-1] == pytest.approx(doc.training["epochs"])
+    assert dock.metrics_plot.lr_x[-1] == pytest.approx(doc.training["epochs"])  # the rate's line too
 
 
 def test_trainer_reports_the_last_steps_of_a_run():

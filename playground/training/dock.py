@@ -781,6 +781,9 @@ class TrainingDock(QDockWidget):
                 spe = max(int(ev.get("steps_per_epoch") or 1), 1)
                 for gs, loss in ev.get("recent") or ():  # the steps after the last step event
                     self.cost_plot.add_step(gs / spe, loss)
+                steps = self.last_result.get("global_steps")
+                if steps:
+                    self.metrics_plot.add_lr(steps / spe, self.last_result.get("lr"), force=True)
             elif kind == "error":
                 self._show_error(ev.get("message", "training failed"))
         if new_epochs and self.run_id is not None and self._history is not None:

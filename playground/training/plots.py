@@ -310,9 +310,11 @@ class MetricsPlot(QWidget):
         self.dev.append(np.nan if dev_acc is None else float(dev_acc))
         self._dirty_epochs = True
 
-    def add_lr(self, x, lr):
-        # a new point when the rate changes or a whole epoch went by (not on every step event)
-        if lr is not None and (not self.lr_y or lr != self.lr_y[-1] or x - self.lr_x[-1] >= 1.0):
+    def add_lr(self, x, lr, force=False):
+        # a new point when the rate changes or a whole epoch went by (not on every step event);
+        # ``force``: the run's last point, so the line reaches the end of the run
+        if lr is not None and (not self.lr_y or lr != self.lr_y[-1] or x - self.lr_x[-1] >= 1.0
+                               or (force and x > self.lr_x[-1])):
             self.lr_x.append(float(x))
             self.lr_y.append(float(lr))
             self._dirty_lr = True
