@@ -646,3 +646,19 @@ def test_a_sigmoid_network_with_binary_cross_entropy_passes_and_trains(dock_for,
     with qtbot.waitSignal(dock.training_finished, timeout=60000) as blocker:
         assert dock.train() is True, dock.status.text()
     assert blocker.args[0]["stopped"] == "finished"
+
+
+def test_a_second_run_says_it_continues_from_the_trained_weights(dock_for, qtbot):
+    # the plots restart at epoch 1, so a second Train looked like a fresh start
+    dock, doc = dock_for(spiral_dict())
+    with qtbot.waitSignal(dock.training_finished, timeout=60000):
+        dock.train()
+    assert "continuing" not in dock.status.text()
+    with qtbot.waitSignal(dock.training_started, timeout=5000):
+        dock.train()
+    assert "continuing from the weights of the last run" in dock.status.text()
+    dock.stop(wait=True)
+    dock.reset_weights()
+    dock.train()
+    assert "continuing" not in dock.status.text()
+    dock.stop(wait=True)

@@ -180,6 +180,7 @@ class TrainingDock(QDockWidget):
         self.last_result = None
         self.message = ""
         self._refused = False  # the status shows why the last Train was refused
+        self._runs_on_weights = False  # a run has trained the current weights (the next one continues)
 
         # -- top bar ---------------------------------------------------------------------------
         self.train_button = QPushButton("Train")
@@ -366,6 +367,7 @@ class TrainingDock(QDockWidget):
     def _on_doc_reset(self):
         if self.worker is not None and self.worker.isRunning():
             self.stop(wait=True)
+        self._runs_on_weights = False  # another network (or the same one opened again)
         self._clear_tints()  # the canvas rebuilt its nodes
         self._load_controls()
         self.splits, self._splits_key = None, None
@@ -584,7 +586,10 @@ class TrainingDock(QDockWidget):
         self._refused = False
         self.last_result = None  # a run that fails must not report the previous run's result
         self.hint.setText("")
-        self.status.setText(f"Training on {sp.describe()}")
+        again = " (continuing from the weights of the last run; Reset weights starts afresh)" \
+            if self._runs_on_weights else ""
+        self.status.setText(f"Training on {sp.describe()}{again}")
+        self._runs_on_weights = True
         self.run_id = None
         hist = self.history
         if hist is not None:
@@ -731,6 +736,7 @@ class TrainingDock(QDockWidget):
             self._show_error(str(exc))
             return
         self._clear_plots()
+        self._runs_on_weights = False
         self.status.setText("Weights initialized again.")
         self._probe_now()
 
