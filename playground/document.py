@@ -132,6 +132,45 @@ class GraphEditCommand(QUndoCommand):
         self.document._apply_graph(self.before)
 
 
+#: how a settings key reads in Edit > Undo ...
+_SETTING_NAMES = {"lr": "learning rate", "batch_size": "batch size", "loss": "cost", "name": "data set",
+                  "clip_norm": "gradient clipping", "early_stopping": "early stopping", "beta": "beta",
+                  "dev": "dev split", "test": "test split", "augment": "augmentation"}
+
+
+def settings_change_text(before, after, what):
+    """The undo text of a settings change: "Set epochs to 7" when one value changed (nested dicts
+    such as the optimizer's are looked into; a new optimizer or schedule type counts as one
+    change with its options), else "Change <what>"."""
+    changed = []  # (parent key or None, key, new value)
+
+    def walk(a, b, parent=None):
+        for key in sorted(set(a) | set(b), key=str):
+            x, y = a.get(key), b.get(key)
+            if x == y:
+                continue
+            if isinstance(x, dict) and isinstance(y, dict) and key != "augment":
+                walk(x, y, key)
+            else:
+                changed.append((parent, key, y))
+
+    walk(before or {}, after or {})
+    names = [c for c in changed if c[:2] == (None, "name")]
+    if names:  # another data set (its options start afresh)
+        return f"Set {_SETTING_NAMES['name']} to {names[0][2]}"
+    types = [c for c in changed if c[1] == "type" and c[0] is not None]
+    if len(types) == 1 and all(c[0] == types[0][0] for c in changed):
+        parent, _, value = types[0]
+        return f"Set {_SETTING_NAMES.get(parent, parent)} to {value}"
+    if len(changed) != 1:
+        return f"Change {what}"
+    _, key, value = changed[0]
+    label = _SETTING_NAMES.get(key, str(key).replace("_", " "))
+    if value is None or isinstance(value, (bool, dict)):
+        return f"Turn {label} {'off' if value in (None, False) else 'on'}"
+    return f"Set {label} to {value:g}" if isinstance(value, float) else f"Set {label} to {value}"
+
+
 class SettingsEditCommand(QUndoCommand):
     """An undoable change of the document's ``training`` or ``data`` dict."""
 
@@ -477,12 +516,14 @@ class NetworkDocument(QObject):
                     ents[n].setdefault("meta", {})["pos"] = [round(float(x), 1), round(float(y), 1)]
         return self.edit_graph(text, mutate, layout_only=True)  # moving is fine while training
 
-    def set_training(self, training, text="Change training settings"):
+    def set_training(self, training, text=None):
         if training != self.training:
+            text = text or settings_change_text(self.training, training, "training settings")
             self.undo_stack.push(SettingsEditCommand(self, "training", copy.deepcopy(self.training), copy.deepcopy(training), text))
 
-    def set_data(self, data, text="Change data set"):
+    def set_data(self, data, text=None):
         if data != self.data:
+            text = text or settings_change_text(self.data, data, "data set")
             self.undo_stack.push(SettingsEditCommand(self, "data", copy.deepcopy(self.data), copy.deepcopy(data), text))
 
     # -- applying configs (commands only) ------------------------------------------------------

@@ -662,3 +662,21 @@ def test_a_second_run_says_it_continues_from_the_trained_weights(dock_for, qtbot
     dock.train()
     assert "continuing" not in dock.status.text()
     dock.stop(wait=True)
+
+
+def test_undo_names_the_setting_that_changed(dock_for):
+    # Edit > Undo said "Undo Change training settings" for every field of the training dock
+    dock, doc = dock_for(spiral_dict())
+    c, stack = dock.controls, doc.undo_stack
+    c.epochs.setValue(7)
+    assert stack.undoText() == "Set epochs to 7"
+    c.lr.setValue(0.05)
+    assert stack.undoText() == "Set learning rate to 0.05"
+    c.optimizer.setCurrentText("sgd")
+    assert stack.undoText() == "Set optimizer to sgd"
+    c.early.setChecked(True)
+    assert stack.undoText() == "Turn early stopping on"
+    c.dataset.setCurrentText("circle")
+    assert stack.undoText() == "Set data set to circle"
+    stack.undo()
+    assert doc.data["name"] == "spiral"
