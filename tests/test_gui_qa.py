@@ -680,3 +680,22 @@ def test_undo_names_the_setting_that_changed(dock_for):
     assert stack.undoText() == "Set data set to circle"
     stack.undo()
     assert doc.data["name"] == "spiral"
+
+
+def test_an_empty_canvas_says_how_to_start(qtbot, tmp_path, monkeypatch):
+    from playground.canvas.view import CanvasView
+
+    win = window(qtbot, tmp_path)
+    try:
+        win.new_document()
+        view = win.view
+        assert view.is_empty() and "Input" in view.EMPTY_HINT and "Presets" in view.EMPTY_HINT
+        with_hint = view.viewport().grab().toImage()
+        monkeypatch.setattr(CanvasView, "EMPTY_HINT", "")
+        view.viewport().update()
+        without = view.viewport().grab().toImage()
+        assert with_hint != without  # the hint is drawn
+        win.scene.add_layer_at("Input", QPointF(0, 0))
+        assert not view.is_empty()
+    finally:
+        close(win)

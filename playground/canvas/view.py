@@ -26,10 +26,42 @@ class CanvasView(QGraphicsView):
         self.setToolTip("")
         self._panning = None
         self._space = False
+        self._was_empty = self.is_empty()
+        scene.changed.connect(self._on_scene_changed)
         self.setWhatsThis(
             "The network canvas. Drag layers here from the palette; drag from a layer's right-hand "
             "port to another layer's left-hand port to connect them. Wheel zooms, middle button or "
             "Space+drag pans, drag on empty space selects several layers.")
+
+    #: what an empty canvas says (a blank grid after File > New told a newcomer nothing)
+    EMPTY_HINT = ("An empty network. Drag layers here from the Layers palette, starting with an Input "
+                  "(or double-click one; with a layer selected the next one follows it), then drag from a "
+                  "layer's right-hand port to the next one's left-hand port.\n\n"
+                  "File > Presets opens a ready-made network.")
+
+    def is_empty(self):
+        return not getattr(self.scene(), "nodes", None)
+
+    def _on_scene_changed(self, _rects):
+        empty = self.is_empty()
+        if empty != self._was_empty:  # the hint appears or goes: repaint all of it, not the changed part
+            self._was_empty = empty
+            self.viewport().update()
+
+    def drawForeground(self, painter, rect):  # noqa: N802 - Qt API
+        super().drawForeground(painter, rect)
+        if not self.is_empty():
+            return
+        painter.save()
+        painter.resetTransform()  # viewport coordinates: the hint does not zoom or pan
+        vp = self.viewport().rect()
+        box = vp.adjusted(vp.width() // 6, vp.height() // 4, -vp.width() // 6, -vp.height() // 4)
+        painter.setPen(self.palette().color(self.palette().ColorRole.PlaceholderText))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(box, Qt.AlignCenter | Qt.TextWordWrap, self.EMPTY_HINT)
+        painter.restore()
 
     # -- zoom --------------------------------------------------------------------------------------
     def zoom(self):
