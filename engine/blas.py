@@ -29,13 +29,13 @@ _SYMBOLS = (
 
 
 def _bind():
-    """{dtype: (cblas function, integer type)} from numpy's BLAS, or {} when not found."""
+    """({dtype: cblas function}, largest integer it takes) from numpy's BLAS, or ({}, 0)."""
     if os.environ.get("NNPLAY_CBLAS", "1") == "0":
-        return {}
+        return {}, 0
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return {}
+        return {}, 0
     paths = [d.get("filepath") for d in threadpool_info() if d.get("user_api") == "blas"]
     for path in paths:
         try:
@@ -53,19 +53,17 @@ def _bind():
                                ctypes.c_void_p, int_t, ctypes.c_void_p, int_t, real, ctypes.c_void_p, int_t]
                 fn.restype = None
                 funcs[dtype] = fn
-            return funcs
-    return {}
+            return funcs, (1 << (8 * ctypes.sizeof(int_t) - 1)) - 1
+    return {}, 0
 
 
-_FUNCS = _bind()
+_FUNCS, _INT_MAX = _bind()  # _INT_MAX: the largest dimension the bound routine's integers hold
 #: True when :func:`gemm` calls BLAS directly (False: the numpy fallback)
 AVAILABLE = bool(_FUNCS)
 
 
 def _leading(a, name):
     """The leading dimension (row stride in elements) of a 2-D operand BLAS can read in place."""
-    if a.ndim != 2:
-        raise ValueError(f"gemm: {name} must be 2-D, got shape {a.shape}")
     isz = a.itemsize
     s0, s1 = a.strides
     if a.shape[1] > 1 and s1 != isz:
@@ -81,8 +79,16 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     a, b, c : 2-D float32 or float64 arrays (all the same dtype) whose rows are contiguous and
         evenly spaced: C-contiguous arrays or row windows/column slices of them (``x[:, 5:105]``).
         op(a) is a.T when ``trans_a`` (same for b). c must be writable and must not overlap a or b.
-    With beta = 0 c's old contents are ignored (they may be uninitialised).
+    With beta = 0 c's old contents are ignored (they may be uninitialised). Operands BLAS cannot
+    take safely (misaligned data, a dimension too large for the bound routine's integers) are
+    multiplied by numpy instead; anything else that does not fit raises TypeError/ValueError
+    before BLAS is called.
     """
+    if not all(isinstance(v, np.ndarray) for v in (a, b, c)):
+        raise TypeError("gemm: a, b and c must be numpy arrays")
+    for v, name in ((a, "a"), (b, "b"), (c, "c")):
+        if v.ndim != 2:
+            raise ValueError(f"gemm: {name} must be 2-D, got shape {v.shape}")
     dtype = c.dtype
     if a.dtype != dtype or b.dtype != dtype or dtype not in (np.float32, np.float64):
         raise TypeError(f"gemm: operands must share one float dtype, got {a.dtype}, {b.dtype}, {c.dtype}")
@@ -100,7 +106,9 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         raise ValueError("gemm: c overlaps an operand")
     lda, ldb, ldc = _leading(a, "a"), _leading(b, "b"), _leading(c, "c")
     fn = _FUNCS.get(dtype)
-    if fn is None or m == 0 or n == 0:
+    if (fn is None or m == 0 or n == 0 or max(m, n, ka, lda, ldb, ldc) > _INT_MAX
+            or not (a.flags.aligned and b.flags.aligned and c.flags.aligned)):
+        # (dimensions the bound integers cannot hold, or misaligned data: never handed to BLAS)
         return _gemm_numpy(a, b, c, alpha, beta, trans_a, trans_b)
     if ka == 0:
         c *= beta

@@ -87,3 +87,53 @@ def test_numpy_wheel_blas_is_bound():
     if not any("scipy_openblas" in (d.get("filepath") or "") for d in libs):
         pytest.skip(f"numpy is not linked to the scipy-openblas wheel library here: {libs}")
     assert blas.AVAILABLE
+
+
+def test_operands_that_are_not_matrices_get_a_clear_error():
+    b = np.ones((3, 5), np.float32)
+    c = np.empty((4, 5), np.float32)
+    with pytest.raises(ValueError, match="a must be 2-D"):
+        blas.gemm(np.ones(3, np.float32), b, c)
+    with pytest.raises(ValueError, match="c must be 2-D"):
+        blas.gemm(np.ones((4, 3), np.float32), b, c[..., None])
+    with pytest.raises(TypeError, match="numpy arrays"):
+        blas.gemm([[1.0]], np.ones((1, 1)), np.empty((1, 1)))
+
+
+def test_what_blas_cannot_take_safely_goes_to_numpy(monkeypatch):
+    """Dimensions beyond the bound routine's integer type (the 32-bit symbols) and misaligned
+    buffers never reach BLAS: numpy computes them (same result)."""
+    calls = []
+    real = dict(blas._FUNCS)
+
+    def spy(dtype):
+        fn = real.get(dtype)
+
+        def call(*args):
+            calls.append(args[3:6])
+            if fn is not None:
+                fn(*args)
+        return call
+
+    monkeypatch.setattr(blas, "_FUNCS", {np.dtype(t): spy(np.dtype(t)) for t in (np.float32, np.float64)})
+    monkeypatch.setattr(blas, "_INT_MAX", 2 ** 31 - 1)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 30)).astype(np.float32)
+    b = rng.standard_normal((30, 5)).astype(np.float32)
+    c = np.empty((4, 5), np.float32)
+    blas.gemm(a, b, c)
+    assert len(calls) == 1  # an ordinary call reaches BLAS (the spy)
+    monkeypatch.setattr(blas, "_INT_MAX", 29)  # k = 30 does not fit
+    c2 = np.empty((4, 5), np.float32)
+    blas.gemm(a, b, c2)
+    assert len(calls) == 1
+    np.testing.assert_allclose(c2, a @ b, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(blas, "_INT_MAX", 2 ** 31 - 1)
+    raw = np.zeros(4 * 30 * 4 + 1, np.uint8)
+    mis = raw[1:].view(np.float32).reshape(4, 30)  # one byte off: not aligned
+    assert not mis.flags.aligned
+    mis[...] = a
+    c3 = np.empty((4, 5), np.float32)
+    blas.gemm(mis, b, c3)
+    assert len(calls) == 1
+    np.testing.assert_allclose(c3, a @ b, rtol=1e-5, atol=1e-5)

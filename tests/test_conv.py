@@ -81,7 +81,7 @@ def conv_reference(x, W, b, stride, pads, dilation):
 @pytest.fixture(params=["im2col", "shift"])
 def kernels(request, monkeypatch):
     """Run a test with each convolution kernel: im2col, and the stride-1 shift kernels (which
-    normally start at 16 input channels: forced here for the small test layers)."""
+    normally start at SHIFT_MIN_CHANNELS input channels: forced here for the small test layers)."""
     import engine.layers.conv as conv
 
     if request.param == "shift":
@@ -96,6 +96,26 @@ def kernels(request, monkeypatch):
 
 def _uses_shift(layer):
     return bool(layer._cache[5])
+
+
+def test_conv2d_backward_takes_a_gradient_of_another_float_dtype(kernels):
+    """A float64 dy after a float32 forward (or the reverse) gives the same gradients with both
+    kernels (the shift kernels' BLAS call needs one dtype: it used to raise TypeError there)."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    layer = Conv2D(4, kernel_size=3, padding="same")
+    layer.build([(3, 6, 5)], rng=np.random.default_rng(0), dtype=np.float32)
+    y = layer.forward(x, training=True)
+    assert _uses_shift(layer) == (kernels == "shift")
+    dy = rng.standard_normal(y.shape)
+    dx64 = layer.backward(dy)
+    g64 = {k: v.copy() for k, v in layer.grads.items()}
+    layer.forward(x, training=True)
+    dx32 = layer.backward(dy.astype(np.float32))
+    np.testing.assert_allclose(dx64, dx32, rtol=1e-4, atol=1e-5)
+    for k in g64:
+        assert layer.grads[k].dtype == np.float32
+        np.testing.assert_allclose(g64[k], layer.grads[k], rtol=1e-4, atol=1e-4)
 
 
 COMBOS = [

@@ -442,3 +442,23 @@ def test_batchnorm_both_statistics_routes_match_the_textbook(monkeypatch, thread
             np.testing.assert_allclose(bn.running_var, 0.1 * var.ravel() + 0.9, rtol=1e-5)
     finally:
         parallel.set_threads(None)
+
+
+@pytest.mark.parametrize("type_name,config,shape", [
+    ("Activation", {"kind": "relu"}, (4,)), ("Activation", {"kind": "leaky_relu"}, (3, 2)),
+    ("Activation", {"kind": "tanh"}, (3,)), ("BatchNorm", {}, (4,)), ("BatchNorm", {}, (2, 3, 3)),
+])
+def test_an_empty_batch_gives_an_empty_result(type_name, config, shape):
+    """A batch of 0 samples (an empty split's prediction) runs like any other: nothing to reshape
+    by -1 (the element-wise fast paths used to fail on it)."""
+    from engine.layers import layer_from_config
+
+    layer = layer_from_config(type_name, dict(config))
+    layer.build([shape], rng=np.random.default_rng(0))
+    x = np.zeros((0,) + shape, np.float32)
+    assert layer.forward(x).shape == x.shape
+    if type_name == "BatchNorm":
+        return  # (training statistics need samples)
+    y = layer.forward(x, training=True)
+    assert y.shape == x.shape
+    assert layer.backward(np.zeros_like(y)).shape == x.shape

@@ -381,3 +381,33 @@ def test_reused_training_buffers_give_fresh_results(cls, return_sequences):
             np.testing.assert_allclose(a, b, atol=1e-12)
         for k in g:
             np.testing.assert_allclose(g[k], ref.grads[k], atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", RNNS)
+def test_a_training_forward_from_another_thread_never_writes_into_this_ones_buffers(cls, monkeypatch):
+    """The kept training buffers belong to one thread: a layer shared by two networks trained in
+    two threads (or a training forward from the GUI thread) must not compute into the buffers of a
+    training forward still running in the other thread (its output came out as the other batch's)."""
+    import threading
+
+    layer = _built(cls(units=4, return_sequences=True), [(5, 3)], seed=4)
+    ref = _built(cls(units=4, return_sequences=True), [(5, 3)], seed=4)
+    rng = np.random.default_rng(15)
+    xa, xb = rng.standard_normal((4, 5, 3)), rng.standard_normal((4, 5, 3))
+    layer.forward(xb, training=True)  # buffers of this shape kept by this thread
+    original = layer._initial
+    other = {}
+
+    def meddling_initial(*args, **kwargs):
+        # while this thread's forward runs, another thread runs a training forward of the same shape
+        if not other:
+            other["started"] = True
+            t = threading.Thread(target=lambda: other.setdefault("y", layer.forward(xb, training=True)))
+            t.start()
+            t.join()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(layer, "_initial", meddling_initial)
+    ya = layer.forward(xa, training=True)
+    np.testing.assert_allclose(ya, ref.forward(xa), atol=1e-12)
+    np.testing.assert_allclose(other["y"], ref.forward(xb), atol=1e-12)

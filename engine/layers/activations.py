@@ -129,7 +129,7 @@ class Activation(Layer):
     def _rectify(self, x, training):
         """ReLU / leaky ReLU of float x into a new array (and the mask x > 0 when training)."""
         n = x.shape[0]
-        x2 = x.reshape(n, -1)
+        x2 = x.reshape(n, int(np.prod(x.shape[1:])))  # (not -1: a batch may be empty)
         row = x2.shape[1]
         a2 = np.empty_like(x2)
         mask2 = np.empty(x2.shape, dtype=bool) if training else None
@@ -186,9 +186,9 @@ class Activation(Layer):
         """dz = dy * g'(z) for ReLU, leaky ReLU (c: the mask z > 0), sigmoid and tanh (c: the
         output a), written into one new array piece by piece (no temporaries the size of dy)."""
         n = dy.shape[0]
-        dy2 = dy.reshape(n, -1)
-        c2 = c.reshape(n, -1)
-        row = dy2.shape[1]
+        row = int(np.prod(dy.shape[1:]))
+        dy2 = dy.reshape(n, row)
+        c2 = c.reshape(n, row)
         dx2 = np.empty_like(dy2)
         parts = parallel.batch_slices(n, work=dy.size)
         bs = parallel.block_size(len(parts))

@@ -697,6 +697,8 @@ class Conv2D(Layer):
         need_dx = getattr(self, "need_input_grad", True)
         W = self.params["W"]
         if shift:
+            # BLAS multiplies one dtype: dy in that of the forward's buffers (x's)
+            dy = np.asarray(dy, dtype=(cols if parts is None else cols[0])[1].dtype)
             wk = W if W.dtype == dy.dtype else W.astype(dy.dtype)
 
             def run(dypart, cache, part_shape, dest=None):

@@ -85,7 +85,7 @@ class BatchNorm(Layer):
         sum_k m_k (mu_k - mu)^2). The input's dtype throughout, statistics in float64.
         """
         n, c = x.shape[0], x.shape[1]
-        x3 = x.reshape(n, c, -1)
+        x3 = x.reshape(n, c, int(np.prod(x.shape[2:])))  # (not -1: a batch may be empty)
         L = x3.shape[2]
         row = c * L
         x2 = x3.reshape(n, row)
@@ -150,11 +150,12 @@ class BatchNorm(Layer):
                 var = sum(m2 + cnt * (mu_k - mu) ** 2 for cnt, mu_k, m2 in stats) / m
                 offsets = [mu - mu_k for _, mu_k, _ in stats]  # chunk k: xhat = (xc_k - offset_k) / sigma
         if batch_stats:
+            # each new value computed first and written in one go (the same numbers as *= and +=):
+            # an inference forward in another thread (the GUI's predict during training) never
+            # reads a running mean already scaled by the momentum but not yet updated
             rm = self.momentum
-            self.running_mean *= rm
-            self.running_mean += ((1 - rm) * mu).astype(self.running_mean.dtype)
-            self.running_var *= rm
-            self.running_var += ((1 - rm) * var).astype(self.running_var.dtype)
+            self.running_mean[...] = self.running_mean * rm + ((1 - rm) * mu).astype(self.running_mean.dtype)
+            self.running_var[...] = self.running_var * rm + ((1 - rm) * var).astype(self.running_var.dtype)
         else:  # frozen: the running statistics, left unchanged
             xc2 = np.empty_like(x2)
             mu = self.running_mean.astype(np.float64)

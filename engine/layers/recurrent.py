@@ -48,6 +48,7 @@ benchmarks/README.md says where the time goes.
 """
 
 import os
+import threading
 
 import numpy as np
 
@@ -304,8 +305,12 @@ class _Recurrent(Layer):
 
     def _workspaces(self, parts, T, f, dtype, make):
         """The training buffers of each batch part (``make(n)`` for a part of n samples), kept while
-        the batch shape stays the same (one set per layer: another shape replaces it)."""
-        key = (tuple((sl.start, sl.stop) for sl in parts), T, f, np.dtype(dtype), self.units)
+        the batch shape and the calling thread stay the same (one set per layer: another shape, or a
+        training forward from another thread, replaces it). The thread is part of the key so that a
+        layer shared by two networks trained in two threads never computes one forward into the
+        buffers of the other's still running forward (each gets its own set)."""
+        key = (tuple((sl.start, sl.stop) for sl in parts), T, f, np.dtype(dtype), self.units,
+               threading.get_ident())
         kept = getattr(self, "_work", None)
         if kept is None or kept[0] != key:
             kept = self._work = (key, [make(sl.stop - sl.start) for sl in parts])
