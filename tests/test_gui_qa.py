@@ -699,3 +699,18 @@ def test_an_empty_canvas_says_how_to_start(qtbot, tmp_path, monkeypatch):
         assert not view.is_empty()
     finally:
         close(win)
+
+
+def test_paused_progress_says_where_the_trainer_waits(dock_for, qtbot):
+    d = spiral_dict()
+    d["training"]["epochs"] = 50
+    dock, doc = dock_for(d)
+    with qtbot.waitSignal(dock.step_reported, timeout=20000):
+        dock.step()  # a paused run, one step done
+    trainer = dock.worker.trainer
+    with qtbot.waitSignal(dock.step_reported, timeout=20000):
+        dock.step()
+    qtbot.waitUntil(lambda: dock.progress.format().startswith("paused at"), timeout=3000)
+    spe = trainer.steps_per_epoch
+    assert dock.progress.format() == f"paused at epoch 1/50 · step {trainer.global_step}/{spe}"
+    dock.stop(wait=True)

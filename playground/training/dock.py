@@ -765,6 +765,8 @@ class TrainingDock(QDockWidget):
             return
         events, probe = w.take_events()
         if not events and probe is None:
+            if self.state == "paused":
+                self._show_paused_position()
             return
         # the trainer pauses at its next event until this redraw (and its paint) is done
         w.gui_idle.clear()
@@ -840,6 +842,21 @@ class TrainingDock(QDockWidget):
         if value != self.progress.value():
             self.progress.setValue(value)
         self._apply_health(ev.get("grad_norms"), ev.get("activation_stats"))
+
+    def _show_paused_position(self):
+        """While paused, the progress bar says where the trainer waits (the last step event may be
+        a few throttled steps behind it)."""
+        t = getattr(self.worker, "trainer", None)
+        spe = max(int(getattr(t, "steps_per_epoch", 0) or 1), 1)
+        done = int(getattr(t, "global_step", 0) or 0)
+        epochs = int((self.doc.training or {}).get("epochs", 1)) if self.doc else 1
+        epoch, step = divmod(done, spe)
+        if done and step == 0:
+            epoch, step = epoch - 1, spe  # the end of an epoch, not the start of the next one
+        text = f"paused at epoch {min(epoch + 1, epochs)}/{epochs} · step {step}/{spe}"
+        if text != self.progress.format():
+            self.progress.setFormat(text)
+            self.progress.setValue(int(1000 * min(done / max(epochs * spe, 1), 1.0)))
 
     def _on_epoch(self, ev):
         e = int(ev.get("epoch", 0)) + 1
