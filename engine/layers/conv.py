@@ -57,9 +57,6 @@ PARALLEL = os.environ.get("NNPLAY_CONV_PARALLEL", "chunks")
 #: costs more than it saves on small layers)
 CHUNK_MIN_FLOPS = 20_000_000
 _BLAS_LIMIT = None
-#: stride-1 'same' convolutions compute dx as a full correlation with flipped filters (False: the
-#: GEMM into window gradients + col2im route; kept for A/B timing)
-_DX_BY_CORRELATION = True
 
 
 def _tune_malloc():
@@ -315,7 +312,8 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     if not need_dx:
         return dW, db, None
     if wide:
-        # stride 1: dx is the "full" cross-correlation of dy with the filters flipped and their
+        # stride 1 (where the shift kernels do not run: few channels, 1x1 kernels, no direct BLAS
+        # binding): dx is the "full" cross-correlation of dy with the filters flipped and their
         # F and C axes swapped, so it reuses the forward's contiguous wide-row im2col + GEMM
         # instead of a GEMM into window gradients and kh*kw strided adds back (A/B, one thread:
         # equal at 64 -> 64 channels 3x3, 10-20% faster at 16-32 channels), and dx comes out
@@ -323,7 +321,7 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
         span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         bpads = ((span_h - 1 - t, span_h - 1 - b), (span_w - 1 - l, span_w - 1 - r))
         # ('same' only, and not for few input channels: measured slower there, e.g. 1 -> 6 5x5)
-        if (_DX_BY_CORRELATION and min(bpads[0] + bpads[1]) >= 0 and (ho, wo) == (h, w)
+        if (min(bpads[0] + bpads[1]) >= 0 and (ho, wo) == (h, w)
                 and c >= 8 and 2 * c >= f):
             wflip = wmat.reshape(f, c, kh, kw)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
             wflip = np.ascontiguousarray(wflip).reshape(c, f * kh * kw)
