@@ -461,3 +461,12 @@ def test_malloc_tuning_is_on_by_default_on_linux_and_can_be_turned_off():
         import engine.layers.conv as conv_module
 
         assert isinstance(conv_module.MALLOC_TUNED, bool)
+
+
+def test_flat_input_error_suggests_a_reshape_that_fits():
+    with pytest.raises(ShapeError, match=r"Reshape to \(1, 28, 28\)"):
+        Conv2D(3).output_shape([(784,)])
+    with pytest.raises(ShapeError, match=r"Reshape to \(1, 8, 8\)"):
+        Conv2D(3).output_shape([(64,)])
+    with pytest.raises(ShapeError, match=r"channels, height, width"):
+        Conv2D(3).output_shape([(10,)])

@@ -582,7 +582,11 @@ class Conv2D(Layer):
     def _geometry(self, shape):
         """(Ho, Wo), pads ((t, b), (l, r)) for a per-sample shape (C, H, W); clear errors."""
         if len(shape) != 3:
-            hint = " (add a Reshape to (1, 28, 28) for flat digits)" if len(shape) == 1 else ""
+            hint = ""
+            if len(shape) == 1:
+                side = int(round(float(shape[0]) ** 0.5))
+                hint = (f" (add a Reshape to (1, {side}, {side}) before it)" if side * side == shape[0]
+                        else " (add a Reshape to (channels, height, width) before it)")
             raise ShapeError(f"{self.label} needs (C, H, W) input, got {tuple(shape)}{hint}", self.name)
         _, h, w = shape
         kh, kw = self.kernel_size
