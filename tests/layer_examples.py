@@ -79,6 +79,8 @@ LAYER_EXAMPLES["Conv2D"] = [
     {"config": {"filters": 2, "kernel_size": [3, 2], "stride": [2, 1], "padding": "same", "dilation": 1,
                 "use_bias": False, "initializer": "he", "l2": 0.01}, "input_shapes": [(1, 7, 5)]},
     {"config": {"filters": 2, "kernel_size": 3, "padding": 2, "dilation": 2}, "input_shapes": [(2, 5, 5)]},
+    # 4+ input channels, stride 1: the shift kernels (engine.blas) instead of im2col
+    {"config": {"filters": 3, "kernel_size": [3, 2], "padding": "same"}, "input_shapes": [(4, 5, 6)]},
 ]
 LAYER_EXAMPLES["Conv1x1"] = [{"config": {"filters": 2}, "input_shapes": [(4, 3, 3)]}]
 LAYER_EXAMPLES["Conv1D"] = [
