@@ -300,7 +300,10 @@ def test_wrappers_take_regularization_strengths_like_plain_layers():
 @pytest.mark.parametrize("return_sequences,go_backwards,initial", [(True, False, "zeros"), (False, True, "learned")])
 def test_batch_halves_in_threads_match_the_serial_path(monkeypatch, cls, return_sequences, go_backwards, initial):
     import engine.layers.recurrent as rec
+    from engine import parallel
 
+    # two workers whatever NNPLAY_THREADS says (the split is what this test checks)
+    monkeypatch.setattr(parallel, "_OVERRIDE", 2)
     n_states = 2 if cls is LSTM else 1
     rng = np.random.default_rng(11)
     x = rng.standard_normal((37, 6, 3))
