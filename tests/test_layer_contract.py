@@ -87,3 +87,20 @@ def test_backward_before_a_training_forward_raises_one_clear_error(type_name):
         y = layer.forward(*xs, training=True)
         dx = layer.backward(np.ones(np.shape(y)))
         assert dx is None or isinstance(dx, (np.ndarray, tuple, list))
+
+
+def test_the_training_flag_may_come_positionally_where_forward_takes_it_so():
+    """The base class wraps every forward (to note a training forward): a layer whose forward is
+    ``forward(self, x, training=False)`` still takes ``forward(x, True)`` (it raised 'got multiple
+    values for argument training' through the wrapper) and notes it as a training forward."""
+    layer = layer_from_config("Dense", {"units": 2, "name": "node"})
+    layer.build([(3,)], rng=np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    y = layer.forward(x, True)
+    np.testing.assert_allclose(y, layer.forward(x, training=True))
+    assert layer.backward(np.ones_like(y)).shape == x.shape
+    fresh = layer_from_config("Dense", {"units": 2, "name": "node"})
+    fresh.build([(3,)], rng=np.random.default_rng(0), dtype=np.float64)
+    fresh.forward(x, False)
+    with pytest.raises(RuntimeError, match="training=True first"):
+        fresh.backward(np.ones_like(y))

@@ -21,6 +21,7 @@ Optimizers update ``params[k]`` in place, so a layer must never rebind a paramet
 """
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -52,9 +53,19 @@ def layer_from_config(type_name, config):
 
 def _noting_training_forward(forward):
     """Wrap a layer's forward so that a training forward is remembered (see ``_checked_backward``)."""
+    # where ``training`` may come positionally (``def forward(self, x, training=False)`` takes
+    # ``layer.forward(x, True)``): the wrapper passes every call on unchanged
+    params = list(inspect.signature(forward).parameters.values())[1:]
+    pos = next((i for i, p in enumerate(params)
+                if p.name == "training" and p.kind is p.POSITIONAL_OR_KEYWORD), None)
+
     @functools.wraps(forward)
-    def wrapper(self, *xs, training=False, **kwargs):
-        y = forward(self, *xs, training=training, **kwargs)
+    def wrapper(self, *args, **kwargs):
+        y = forward(self, *args, **kwargs)
+        if "training" in kwargs:
+            training = kwargs["training"]
+        else:
+            training = pos is not None and len(args) > pos and args[pos]
         if training:
             self._trained_forward = True
         return y
