@@ -457,8 +457,13 @@ def test_an_empty_batch_gives_an_empty_result(type_name, config, shape):
     layer.build([shape], rng=np.random.default_rng(0))
     x = np.zeros((0,) + shape, np.float32)
     assert layer.forward(x).shape == x.shape
-    if type_name == "BatchNorm":
-        return  # (training statistics need samples)
+    if type_name == "BatchNorm":  # training statistics need samples: a clear error, stats untouched
+        before = (layer.running_mean.copy(), layer.running_var.copy())
+        with pytest.raises(ShapeError, match="at least one sample"):
+            layer.forward(x, training=True)
+        np.testing.assert_array_equal(layer.running_mean, before[0])
+        np.testing.assert_array_equal(layer.running_var, before[1])
+        return
     y = layer.forward(x, training=True)
     assert y.shape == x.shape
     assert layer.backward(np.zeros_like(y)).shape == x.shape

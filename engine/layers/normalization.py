@@ -111,6 +111,9 @@ class BatchNorm(Layer):
             return y2.reshape(x.shape)
 
         m = n * L
+        if batch_stats and m == 0:  # (0/0 would make the running statistics NaN for good)
+            raise ShapeError(f"{self.label}: a training batch needs at least one sample to take "
+                             f"statistics of, got shape {x.shape}", self.name)
         mu = None
         if batch_stats:
             # one read of x for the per-channel sums of x and x^2 (mean and variance), and x itself
