@@ -104,15 +104,20 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         raise ValueError("gemm: c is read-only")
     if np.may_share_memory(c, a) or np.may_share_memory(c, b):
         raise ValueError("gemm: c overlaps an operand")
+    if m == 0 or n == 0:  # nothing to compute (and numpy may give empty arrays any strides)
+        return c
+    if ka == 0:  # an empty sum: c = beta * c, zeros for beta = 0 even over garbage
+        if beta == 0.0:
+            c[...] = 0
+        else:
+            c *= beta
+        return c
     lda, ldb, ldc = _leading(a, "a"), _leading(b, "b"), _leading(c, "c")
     fn = _FUNCS.get(dtype)
-    if (fn is None or m == 0 or n == 0 or max(m, n, ka, lda, ldb, ldc) > _INT_MAX
+    if (fn is None or max(m, n, ka, lda, ldb, ldc) > _INT_MAX
             or not (a.flags.aligned and b.flags.aligned and c.flags.aligned)):
         # (dimensions the bound integers cannot hold, or misaligned data: never handed to BLAS)
         return _gemm_numpy(a, b, c, alpha, beta, trans_a, trans_b)
-    if ka == 0:
-        c *= beta
-        return c
     fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, m, n, ka, alpha,
        a.ctypes.data, lda, b.ctypes.data, ldb, beta, c.ctypes.data, ldc)
     return c

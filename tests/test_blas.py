@@ -137,3 +137,18 @@ def test_what_blas_cannot_take_safely_goes_to_numpy(monkeypatch):
     blas.gemm(mis, b, c3)
     assert len(calls) == 1
     np.testing.assert_allclose(c3, a @ b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_products(dtype):
+    """No rows or columns: nothing to compute (whatever strides numpy gives empty arrays); an
+    empty inner dimension: c = beta * c, so zeros for beta = 0 even over garbage (NaN * 0 is NaN)."""
+    a = np.ones((4, 0), dtype)
+    b = np.ones((0, 5), dtype)
+    c = np.full((4, 5), np.nan, dtype)
+    np.testing.assert_array_equal(blas.gemm(a, b, c), np.zeros((4, 5)))
+    c = np.full((4, 5), 3.0, dtype)
+    np.testing.assert_array_equal(blas.gemm(a, b, c, beta=0.5), np.full((4, 5), 1.5))
+    empty = np.empty((4, 0), dtype)
+    assert blas.gemm(np.ones((4, 3), dtype), np.ones((3, 0), dtype), empty).shape == (4, 0)
+    assert blas.gemm(np.ones((0, 3), dtype), np.ones((3, 5), dtype), np.empty((0, 5), dtype)).shape == (0, 5)

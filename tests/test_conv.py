@@ -98,6 +98,18 @@ def _uses_shift(layer):
     return bool(layer._cache[5])
 
 
+def test_conv2d_on_an_empty_batch(kernels):
+    layer = Conv2D(3, kernel_size=3, padding="same")
+    layer.build([(4, 5, 6)], rng=np.random.default_rng(0), dtype=np.float32)
+    x = np.zeros((0, 4, 5, 6), np.float32)
+    assert layer.forward(x).shape == (0, 3, 5, 6)
+    y = layer.forward(x, training=True)
+    assert _uses_shift(layer) == (kernels == "shift")
+    assert y.shape == (0, 3, 5, 6)
+    assert layer.backward(y).shape == x.shape
+    np.testing.assert_array_equal(layer.grads["W"], 0.0)
+
+
 def test_conv2d_backward_takes_a_gradient_of_another_float_dtype(kernels):
     """A float64 dy after a float32 forward (or the reverse) gives the same gradients with both
     kernels (the shift kernels' BLAS call needs one dtype: it used to raise TypeError there)."""
