@@ -104,3 +104,31 @@ def test_the_training_flag_may_come_positionally_where_forward_takes_it_so():
     fresh.forward(x, False)
     with pytest.raises(RuntimeError, match="training=True first"):
         fresh.backward(np.ones_like(y))
+
+
+@pytest.mark.parametrize("type_name", sorted(t for t in LAYER_TYPES if t != "Input"))
+def test_no_layer_writes_into_its_inputs_or_the_incoming_gradient(type_name):
+    """Aliasing: the network hands one dy to every input of an Add, and a layer's input is another
+    layer's output (kept by that layer, or by BatchNorm for its backward). So forward must leave
+    x alone, backward dy, and a second training step must not rewrite the arrays the first one
+    returned (buffers kept between steps return copies)."""
+    for example in LAYER_EXAMPLES[type_name]:
+        shapes = [tuple(s) for s in example["input_shapes"]]
+        layer = layer_from_config(type_name, {**copy.deepcopy(example["config"]), "name": "node"})
+        layer.build(shapes, rng=np.random.default_rng(1), dtype=np.float64)
+        rng = np.random.default_rng(0)
+        xs = _inputs(layer, shapes, rng)
+        xs_before = [x.copy() for x in xs]
+        y = layer.forward(*xs, training=True)
+        dy = np.random.default_rng(2).standard_normal(np.shape(y))
+        dy_before = dy.copy()
+        dx = layer.backward(dy)
+        for x, before in zip(xs, xs_before):
+            np.testing.assert_array_equal(x, before, err_msg=f"{type_name}: forward or backward wrote into x")
+        np.testing.assert_array_equal(dy, dy_before, err_msg=f"{type_name}: backward wrote into dy")
+        returned = [a for a in [y] + list(dx if isinstance(dx, (tuple, list)) else [dx]) if a is not None]
+        copies = [np.array(a, copy=True) for a in returned]
+        layer.forward(*_inputs(layer, shapes, rng), training=True)  # the next step, same shapes
+        layer.backward(np.random.default_rng(3).standard_normal(np.shape(y)))
+        for a, before in zip(returned, copies):
+            np.testing.assert_array_equal(a, before, err_msg=f"{type_name}: the next step rewrote a returned array")
