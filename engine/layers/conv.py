@@ -694,7 +694,7 @@ class Conv2D(Layer):
         layer fed directly by an Input, whose gradient no one reads).
         """
         if self._cache is None:
-            raise RuntimeError(f"{self.label}: backward needs a forward(training=True) first")
+            raise RuntimeError(f"{self.label}: backward needs a forward pass with training=True first")
         cols, pads, geo, parts, x_shape, shift = self._cache
         need_dx = getattr(self, "need_input_grad", True)
         W = self.params["W"]
