@@ -12,12 +12,12 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 
 from engine import concepts as C  # noqa: E402
 from playground.concepts import ConceptsDialog, resolve_target  # noqa: E402
-from playground.mainwindow import MainWindow  # noqa: E402
+from gui_support import close_window, shown_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -25,17 +25,11 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    win = shown_window(qtbot, tmp_path)
     yield win
     if win.concepts_dialog is not None:
         win.concepts_dialog.close()
-    win.document.undo_stack.setClean()
-    win.close()
-    win.deleteLater()
+    close_window(win)
 
 
 @pytest.fixture

@@ -12,36 +12,22 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox  # noqa: E402
 
 import playground.mainwindow as mw  # noqa: E402
-from playground.mainwindow import MainWindow  # noqa: E402
+from gui_support import close_window, make_window, shown_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
 
 
-def make_window(qtbot, tmp_path, **kw):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    kw.setdefault("restore", "never")
-    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", **kw)
-    # not qtbot.addWidget: pytest-qt would close it before our fixtures mark it saved, and the
-    # unsaved-changes question would then wait for a click
-    return win
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    win = shown_window(qtbot, tmp_path)
     yield win
-    win.document.undo_stack.setClean()
-    win.close()
-    win.deleteLater()
+    close_window(win)
 
 
 def test_opens_the_default_preset_ready_to_train(window):
@@ -153,7 +139,7 @@ def test_close_with_unsaved_changes_asks(window, monkeypatch):
 
 
 def test_autosave_is_offered_after_a_crash(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path)
+    win = make_window(tmp_path)
     doc = win.document
     doc.add_layer("Dense", pos=(0, 600))
     marker = doc.network.unique_name("Dropout")
@@ -163,7 +149,7 @@ def test_autosave_is_offered_after_a_crash(qtbot, tmp_path, monkeypatch):
     saved = doc.graph_config()
     # "crash": no closeEvent, the autosave stays behind; a new window offers it
     monkeypatch.setattr(mw, "ask", lambda *a: QMessageBox.Yes)
-    win2 = make_window(qtbot, tmp_path, restore="ask")
+    win2 = make_window(tmp_path, restore="ask")
     assert win2.document.graph_config() == saved
     assert marker in win2.scene.nodes
     assert win2.document.modified  # the restored work still needs saving
@@ -174,12 +160,12 @@ def test_autosave_is_offered_after_a_crash(qtbot, tmp_path, monkeypatch):
 
 
 def test_window_layout_is_remembered(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path)
+    win = make_window(tmp_path)
     win.show()
     qtbot.waitExposed(win)
     win.palette_dock.hide()
     win.close()
-    win2 = make_window(qtbot, tmp_path)
+    win2 = make_window(tmp_path)
     win2.show()
     qtbot.waitExposed(win2)
     assert not win2.palette_dock.isVisible() and win2.inspector_dock.isVisible()
@@ -195,7 +181,7 @@ def test_presets_menu_lists_every_preset(window):
 
 def test_screenshot_of_the_window(qtbot, tmp_path):
     """Saves artifacts/mainwindow.png (LeNet-5 when that preset exists) for a person to look at."""
-    win = make_window(qtbot, tmp_path)
+    win = make_window(tmp_path)
     lenet = REPO / "presets" / "lenet5.json"
     if lenet.is_file():
         assert win.open_file(lenet, as_preset=True)
@@ -288,7 +274,7 @@ def test_a_dock_that_fails_to_start_is_named_in_the_status_bar(qtbot, tmp_path, 
         raise RuntimeError("no plotting backend")
 
     monkeypatch.setattr(dock_module, "TrainingDock", broken)
-    win = make_window(qtbot, tmp_path, open_default=False)
+    win = make_window(tmp_path, open_default=False)
     assert win.training_dock is None
     assert "training dock could not start: no plotting backend" in win.statusBar().currentMessage()
     win.close()
@@ -300,7 +286,7 @@ def test_first_start_layout_gives_the_training_plots_room(qtbot, tmp_path, size)
     """QA: at a first start on a 1600x1000 screen the training plots were small (the cost plot
     267x274 px) until the docks were resized, and on a 1280 px screen the window could not fit
     (its minimum width was 1531 px). Screenshots: artifacts/first_start_<w>x<h>.png."""
-    win = make_window(qtbot, tmp_path)
+    win = make_window(tmp_path)
     win.resize(*size)
     win.show()
     qtbot.waitExposed(win)
@@ -332,7 +318,7 @@ def test_first_start_layout_gives_the_training_plots_room(qtbot, tmp_path, size)
 
 
 def test_first_start_on_a_wide_screen_keeps_the_inspector_beside_the_canvas(qtbot, tmp_path):
-    win = make_window(qtbot, tmp_path)
+    win = make_window(tmp_path)
     win.resize(1900, 1100)
     win.show()
     qtbot.waitExposed(win)

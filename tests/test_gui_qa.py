@@ -14,15 +14,15 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 from engine.data import load_dataset  # noqa: E402
 from engine.io import load_document  # noqa: E402
 from engine.training import TrainConfig, Trainer  # noqa: E402
 from playground.document import NetworkDocument  # noqa: E402
-from playground.mainwindow import MainWindow  # noqa: E402
 from playground.training.dock import TrainingDock  # noqa: E402
 from playground.training.history import RunHistory  # noqa: E402
+from gui_support import close_window, shown_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,19 +132,8 @@ def test_trainer_reports_the_last_steps_of_a_run():
     assert seen[-1]["steps_per_epoch"] == result["global_steps"] // 2
 
 
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def close(win):
-    win.document.undo_stack.setClean()
-    win.close()
-    win.deleteLater()
+window = shown_window
+close = close_window
 
 
 def test_an_input_dropped_from_the_palette_takes_the_data_sets_sample_shape(qtbot, tmp_path):

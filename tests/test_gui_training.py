@@ -456,12 +456,9 @@ def test_window_screenshots_after_training(qtbot, tmp_path):
     short run, for a person to look at (palette names in full, legends clear of the curves)."""
     from pathlib import Path
 
-    from PySide6.QtCore import QSettings
+    from gui_support import make_window
 
-    from playground.mainwindow import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
+    win = make_window(tmp_path)
     try:
         os.makedirs(ARTIFACTS, exist_ok=True)
         for preset, epochs in (("digits_mlp", 2), ("lenet5", 1)):

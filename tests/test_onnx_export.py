@@ -315,13 +315,11 @@ def test_attention_layers_export_as_matmul_softmax_and_fold_back(tmp_path, causa
 def test_canvas_file_menu_round_trip_through_onnx(qtbot, tmp_path, monkeypatch):
     """File > Export ONNX, then File > Import ONNX, in the main window (offscreen)."""
     pytest.importorskip("PySide6")
-    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QFileDialog
 
-    from playground.mainwindow import MainWindow
+    from gui_support import make_window
 
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave", restore="never")
+    win = make_window(tmp_path)
     qtbot.addWidget(win)
     net = win.document.network
     if not net.built:
