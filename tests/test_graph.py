@@ -7,7 +7,7 @@ from engine import Network
 from engine.errors import ConfigError, GraphError, ShapeError
 from engine.gradcheck import check_network
 from engine.layers import Activation, Add, BatchNorm, Concatenate, Dense, Dropout, Flatten, Input
-from engine.losses import cost_and_gradients
+from engine.losses import compute_cost, cost_and_gradients
 
 
 def _mlp(dtype=np.float32):
@@ -380,3 +380,104 @@ def test_automatic_node_names_read_like_the_layer_type():
 
     assert [_snake(t) for t in ("Conv2D", "GlobalAveragePooling2D", "ResetAfterGRU", "LSTM", "SimpleRNN")] == [
         "conv2d", "global_average_pooling2d", "reset_after_gru", "lstm", "simple_rnn"]
+
+
+# -- a ReLU before a max pool runs after it (Network._swaps) ---------------------------------------
+def _relu_pool_net(kind="relu", dtype=np.float64, padding="valid", pool=2):
+    from engine.layers import Conv2D, MaxPool2D
+
+    net = Network("relu-pool")
+    net.add(Input((2, 8, 8)), name="x")
+    net.add(Conv2D(3, 3, padding="same"), ["x"], name="conv")
+    net.add(Activation(kind), ["conv"], name="act")
+    net.add(MaxPool2D(pool, padding=padding), ["act"], name="pool")
+    net.add(Flatten(), ["pool"], name="flat")
+    net.add(Dense(4), ["flat"], name="logits")
+    net.add(Activation("softmax"), ["logits"], name="p")
+    net.build(seed=1, dtype=dtype)
+    return net
+
+
+def _quantized_batch(dtype, seed=0):
+    # values on a coarse grid: many ties inside pool windows, many negative and zero windows
+    rng = np.random.default_rng(seed)
+    return (rng.integers(-3, 3, size=(5, 2, 8, 8)) / 2).astype(dtype)
+
+
+def _grads(net, x, y, keep_everything):
+    if keep_everything:  # asking for every activation turns the swap off
+        out, acts = net.forward_with_activations(x, keep=True, training=True)
+        assert "act" in acts
+    else:
+        out = net.forward(x, training=True)
+    _, dy = compute_cost(net, out, y, "softmax_cross_entropy")
+    dx = net.backward(dy)
+    return out, dx, {p.name: p.grad.copy() for p in net.parameters()}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu"])
+def test_relu_then_max_pool_gives_identical_outputs_and_gradients_when_swapped(dtype, kind):
+    net = _relu_pool_net(kind, dtype)
+    x = _quantized_batch(dtype)
+    # conv weights that keep the grid and the ties: small integers
+    net["conv"].params["W"][...] = np.random.default_rng(2).integers(-1, 2, net["conv"].params["W"].shape)
+    net["conv"].params["b"][...] = 0
+    y = np.arange(5) % 4
+    out_a, dx_a, g_a = _grads(net, x, y, keep_everything=False)
+    assert net._backward_swaps  # the pair did run swapped
+    out_b, dx_b, g_b = _grads(net, x, y, keep_everything=True)
+    assert not net._backward_swaps
+    np.testing.assert_array_equal(out_a, out_b)
+    np.testing.assert_array_equal(dx_a, dx_b)
+    assert g_a.keys() == g_b.keys()
+    for k in g_a:
+        np.testing.assert_array_equal(g_a[k], g_b[k], err_msg=k)
+
+
+def test_relu_max_pool_swap_passes_the_gradient_check():
+    net = _relu_pool_net()
+    x = np.random.default_rng(3).normal(size=(4, 2, 8, 8))
+    y = np.array([0, 1, 2, 3])
+    res = check_network(net, x, y, "softmax_cross_entropy")
+    assert set(res) == {"conv", "logits"}
+    assert max(res.values()) < 1e-6, res
+
+
+def test_relu_max_pool_swap_only_where_it_is_safe():
+    net = _relu_pool_net()
+    x = np.random.default_rng(4).normal(size=(3, 2, 8, 8))
+    order = net.topological_order()
+    assert net._swaps(order, net.outputs, None) == {"act": "pool"}
+    assert net._swaps(order, net.outputs, {"act"}) == {}  # its own value is asked for
+    assert net._swaps(order, net.outputs, {"pool"}) == {"act": "pool"}  # the pool's is the same
+    # a second reader of the activation, or a padded pool, or a non-monotone activation: no swap
+    net2 = _relu_pool_net()
+    net2.add(Flatten(), ["act"], name="side")
+    assert net2._swaps(net2.topological_order(), net2.outputs, None) == {}
+    net3 = _relu_pool_net(padding="same", pool=3)
+    net3.forward(x, training=True)
+    assert net3._backward_swaps == {}
+    net4 = _relu_pool_net(kind="tanh")
+    net4.forward(x, training=True)
+    assert net4._backward_swaps == {}
+    # the value kept for "pool" is the pooled ReLU, as without the swap
+    out, acts = net.forward_with_activations(x, keep={"pool"})
+    _, all_acts = net.forward_with_activations(x, keep=True)
+    np.testing.assert_array_equal(acts["pool"], all_acts["pool"])
+
+
+def test_an_inference_forward_between_forward_and_backward_keeps_the_swap():
+    net = _relu_pool_net()
+    x = np.random.default_rng(5).normal(size=(3, 2, 8, 8))
+    y = np.array([0, 1, 2])
+    out = net.forward(x, training=True)
+    swaps = dict(net._backward_swaps)
+    net.forward_with_activations(x[:1], keep=True)  # e.g. the GUI inspecting the network
+    assert net._backward_swaps == swaps
+    _, dy = compute_cost(net, out, y, "softmax_cross_entropy")
+    net.backward(dy)
+    fresh = _relu_pool_net()
+    _, _, g_ref = _grads(fresh, x, y, keep_everything=True)
+    for p in net.parameters():
+        np.testing.assert_allclose(p.grad, g_ref[p.name], rtol=1e-12, atol=1e-15)

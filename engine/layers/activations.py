@@ -82,6 +82,11 @@ class Activation(Layer):
     def label(self):
         return f"{self.kind} '{self.name}'" if self.name else f"Activation({self.kind})"
 
+    @property
+    def commutes_with_max(self):
+        """ReLU and leaky ReLU with alpha >= 0 never decrease (see Layer.commutes_with_max)."""
+        return self.kind == "relu" or (self.kind == "leaky_relu" and self.alpha >= 0)
+
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, ...) -> a = g(x), same shape.
 

@@ -108,6 +108,15 @@ class Layer:
     #: call when nobody needs this layer's input gradient (it reads only Input nodes); a layer may
     #: then skip computing it and return None (Dense does: it saves a third of the first layer's work).
     need_input_grad = True
+    #: True for an element-wise map g that never decreases (ReLU, leaky ReLU with alpha >= 0).
+    #: A max pool right after it may then run first: max(g(x)) = g(max(x)), and the gradients
+    #: agree too (see ``Network._swaps``), on a map a quarter of the size.
+    commutes_with_max = False
+
+    def max_pools(self, input_shape):
+        """True when this layer is a max pool whose every window holds only input values (no
+        padding) for the per-sample ``input_shape``: what ``commutes_with_max`` layers may swap with."""
+        return False
 
     def __init__(self, name=None, trainable=True):
         self.name = name

@@ -1027,6 +1027,14 @@ class MaxPool2D(_Pool2D):
             self._cache = (xp, y, x.shape, pads, (ho, wo))
         return y
 
+    def max_pools(self, input_shape):
+        """True without padding: every window then holds only input values (Layer.max_pools)."""
+        try:
+            _, ((t, b), (l, r)) = self._geometry(tuple(input_shape))
+        except ShapeError:
+            return False
+        return not (t or b or l or r)
+
     def _tiles(self, shape, pads, ho, wo):
         """True when the windows tile the input exactly (stride = pool size, no padding, no
         leftover rows or columns): the common 2x2 pooling of an even-sized map."""
