@@ -535,7 +535,7 @@ class MainWindow(QMainWindow):
 
     def cut(self):
         if self.copy():
-            self.scene.delete_selection()
+            self.scene.delete_selection(verb="Cut")
 
     def paste(self):
         mime = QGuiApplication.clipboard().mimeData()

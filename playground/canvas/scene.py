@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from engine.errors import EngineError
 
-from .commands import nodes_clipboard, paste_entries
+from .commands import chain_ends, config_creates_cycle, delete_and_reconnect, nodes_clipboard, paste_entries
 from .items import LinkItem, NodeItem, link_path
 from .layout import auto_layout
 
@@ -305,12 +305,90 @@ class CanvasScene(QGraphicsScene):
     def connect_nodes(self, src, dst):
         return bool(self._try(self.document.connect, src, dst))
 
-    def delete_selection(self):
+    def delete_selection(self, verb="Delete"):
+        """Delete the selected nodes and links as one undo step (``verb`` names it: "Cut" when a
+        cut does the deleting) and say in the status bar what happened.
+
+        A deleted chain link (one input) hands its consumers to its predecessor
+        (:func:`~playground.canvas.commands.delete_and_reconnect`): delete conv2 from
+        pool1 -> conv2 -> relu2 and pool1 feeds relu2. The link is made even when its shapes do not
+        fit (delete a Flatten and the Dense after it turns red): a learner then reads the real
+        reason on that node ("needs a flat (features,) input ... add a Flatten before it"), which
+        says what the deleted layer was doing, where an unconnected node only says "has no input";
+        one rule that does not depend on shapes is also easier to predict, and Ctrl+Z undoes it all.
+        Where reconnecting is ambiguous (a deleted Add or Concatenate) nothing is reconnected and
+        the status bar says so.
+        """
         names = self.selected_node_names()
         links = [k for k in self.selected_links() if k[0] not in names and k[1] not in names]
-        if names or links:
-            return bool(self._try(self.document.remove_nodes, names, links))
-        return False
+        if not names and not links:
+            return False
+        if not names:
+            return self._delete_links(links, verb)
+        order = [n for n in self.document.network.nodes if n in set(names)]
+        after = self.document.graph_config()
+        n_inputs = {e["name"]: len(e.get("inputs", [])) for e in after["nodes"]}
+        try:
+            made, orphans = delete_and_reconnect(after, order, links, config_creates_cycle)
+        except EngineError as exc:
+            self.message.emit(str(exc))
+            return False
+        text = f"{verb} {', '.join(sorted(order))}"
+        if len(made) == 1:
+            text += f" (connect {made[0][0]} \u2192 {made[0][1]})"
+        elif made:
+            text += f" (reconnect {len(made)} links)"
+
+        def mutate(c):
+            c.clear()
+            c.update(after)
+
+        if not self._try(self.document.edit_graph, text, mutate):
+            return False
+        self.message.emit(self._deleted_message(verb, order, made, orphans, n_inputs))
+        return True
+
+    def _deleted_message(self, verb, order, made, orphans, n_inputs):
+        past = {"Delete": "Deleted", "Cut": "Cut"}.get(verb, verb)
+        what = ", ".join(order) if len(order) <= 3 else f"{len(order)} layers"
+        parts = [f"{past} {what}"]
+        if made:
+            parts.append("connected " + ", ".join(f"{a} \u2192 {b}" for a, b in made))
+        for dst, blocker in orphans:
+            n = n_inputs.get(blocker, 0)
+            if n > 1:
+                parts.append(f"{dst} is not reconnected: {blocker} had {n} inputs, connect the one that should feed it")
+            elif dst in self.document.network.nodes and not self.document.network.nodes[dst].inputs:
+                parts.append(f"{dst} has no input now")
+            else:
+                parts.append(f"{dst} lost its input from {blocker}")
+        msg = "; ".join(parts)
+        errors = {r["name"]: r["error"] for r in self.document.summary_rows() if r.get("error")}
+        for _src, dst in made:
+            if dst in errors:  # the reconnection does not fit: say why (the node is red too)
+                msg += f". {errors[dst]}"
+                break
+        return msg + " (Ctrl+Z undoes)"
+
+    def _delete_links(self, links, verb):
+        if len(links) == 1:
+            text = f"{verb} link {links[0][0]} \u2192 {links[0][1]}"
+        else:
+            text = f"{verb} {len(links)} links"
+
+        def mutate(c):
+            delete_and_reconnect(c, (), links)
+
+        if not self._try(self.document.edit_graph, text, mutate):
+            return False
+        past = {"Delete": "Deleted", "Cut": "Cut"}.get(verb, verb)
+        nodes = self.document.network.nodes
+        alone = list(dict.fromkeys(d for _s, d in links if d in nodes and not nodes[d].inputs))
+        msg = f"{past} the link{'s' if len(links) > 1 else ''} " + ", ".join(f"{a} \u2192 {b}" for a, b in links)
+        if alone:
+            msg += f"; {', '.join(alone)} ha{'ve' if len(alone) > 1 else 's'} no input now"
+        self.message.emit(msg + " (Ctrl+Z undoes)")
+        return True
 
     def copy_selection(self):
         """The selected nodes (and the links among them) as clipboard text, or None."""
@@ -320,7 +398,12 @@ class CanvasScene(QGraphicsScene):
         return nodes_clipboard(self.document.graph_config(), names)
 
     def paste(self, text, offset=(40.0, 40.0)):
-        """Paste nodes copied by :meth:`copy_selection`; returns the new names."""
+        """Paste nodes copied by :meth:`copy_selection`; returns the new names.
+
+        With one layer selected and a chain on the clipboard (one layer, or layers each feeding
+        the next), the chain follows the selected layer, inserted before the layer it fed, as the
+        palette's double-click does: cut conv2, select relu3, paste, and conv2 has moved there.
+        Otherwise the copies land unconnected, ``offset`` from the originals."""
         try:
             data = json.loads(text)
         except (TypeError, ValueError):
@@ -330,14 +413,72 @@ class CanvasScene(QGraphicsScene):
         if not entries:
             self.message.emit("the clipboard holds no layers to paste")
             return []
-        ok = self._try(self.document.add_nodes, entries, f"Paste {len(entries)} layer(s)")
-        if not ok:
+        what = entries[0]["name"] if len(entries) == 1 else f"{len(entries)} layers"
+        selected = self.selected_node_names()
+        ends = chain_ends(entries)
+        if len(selected) == 1 and ends is not None and self._takes_input(ends[0]["type"]):
+            names = self._paste_after(entries, ends, selected[0], what)
+        else:
+            ok = self._try(self.document.add_nodes, entries, f"Paste {what}")
+            names = [e["name"] for e in entries] if ok else []
+            if names:
+                self.message.emit(f"Pasted {what}, unconnected (select a layer before pasting to put "
+                                  "a copied chain after it; Ctrl+Z undoes)")
+        if not names:
             return []
         self.clearSelection()
-        for e in entries:
-            if e["name"] in self.nodes:
-                self.nodes[e["name"]].setSelected(True)
+        for n in names:
+            if n in self.nodes:
+                self.nodes[n].setSelected(True)
+        return names
+
+    @staticmethod
+    def _takes_input(type_name):
+        from engine.layers import LAYER_TYPES
+
+        cls = LAYER_TYPES.get(type_name)
+        return cls is not None and getattr(cls, "n_inputs", 1) != 0
+
+    def _paste_after(self, entries, ends, after, what):
+        """Add the chain ``entries`` fed by ``after``, before the one layer ``after`` fed."""
+        head, tail = ends
+        net = self.document.network
+        consumers = [n for n, node in net.nodes.items() if after in node.inputs]
+        item = self.nodes.get(after)
+        if item is not None:  # the chain's head below the layer it follows, clear of other cards
+            x, y = self._free_spot(item.x() + 40.0, item.y() + item.height() + 40.0, exclude=())
+            hx, hy = head["meta"]["pos"]
+            for e in entries:
+                px, py = e["meta"]["pos"]
+                e["meta"]["pos"] = [float(px - hx + x), float(py - hy + y)]
+        head["inputs"] = [after]
+        between = len(consumers) == 1
+
+        def mutate(c):
+            if between:
+                for e in c["nodes"]:
+                    if e["name"] == consumers[0]:
+                        e["inputs"] = [tail["name"] if s == after else s for s in e["inputs"]]
+            c["nodes"].extend(entries)
+
+        where = f"between {after} and {consumers[0]}" if between else f"after {after}"
+        if not self._try(self.document.edit_graph, f"Paste {what} {where}", mutate):
+            return []
+        self.message.emit(f"Pasted {what} {where} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
         return [e["name"] for e in entries]
+
+    def _free_spot(self, x, y, exclude=(), height=90.0):
+        """The first place at or below (x, y) where a card overlaps no other one."""
+        from PySide6.QtCore import QRectF
+
+        from .items import NODE_WIDTH
+
+        taken = [it.sceneBoundingRect() for n, it in self.nodes.items() if n not in exclude]
+        for k in range(60):
+            r = QRectF(x, y + 50.0 * k, NODE_WIDTH, height)
+            if not any(r.intersects(t) for t in taken):
+                return (x, y + 50.0 * k)
+        return (x, y)
 
     def auto_layout(self):
         heights = {n: item.height() for n, item in self.nodes.items()}
