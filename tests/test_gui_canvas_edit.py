@@ -292,3 +292,67 @@ def test_paste_a_copied_chain_after_the_selected_layer_or_unconnected(scene):
     text = sc.copy_selection()
     new = sc.paste(text)
     assert len(new) == 1 and doc.network.nodes[new[0]].inputs == []
+
+
+# -- dropping a palette layer onto a link, connecting into an occupied input --------------------------
+@pytest.fixture
+def view(scene, qtbot):
+    from playground.canvas import CanvasView
+
+    doc, sc, messages = scene
+    v = CanvasView(sc)
+    qtbot.addWidget(v)
+    v.resize(1400, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    v.fit_all()
+    yield doc, sc, v, messages
+    v.setScene(None)
+
+
+def link_middle(sc, key):
+    return sc.links[key].path().pointAtPercent(0.5)
+
+
+def test_dropping_a_layer_on_a_link_puts_it_into_the_link(view):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragMoveEvent, QDropEvent
+
+    from playground.canvas.palette import layer_mime
+
+    doc, sc, v, messages = view
+    before = doc.graph_config()
+    at = link_middle(sc, ("fc1", "relu3"))
+    assert sc.node_at(at) is None
+    pt = QPointF(v.mapFromScene(at))
+    mime = layer_mime("Dropout")
+    # dragging over the link lights it up and says what a drop would do
+    v.dragMoveEvent(QDragMoveEvent(pt.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert sc.links[("fc1", "relu3")]._drop_target
+    assert messages[-1] == "Drop to put the Dropout between fc1 and relu3"
+    v.dropEvent(QDropEvent(pt, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    new = [n for n in doc.network.nodes if n not in {e["name"] for e in before["nodes"]}]
+    assert len(new) == 1 and doc.network[new[0]].type_name == "Dropout"
+    assert doc.network.nodes[new[0]].inputs == ["fc1"] and doc.network.nodes["relu3"].inputs == [new[0]]
+    assert not any(link._drop_target for link in sc.links.values())
+    assert sc.selected_node_names() == new
+    assert messages[-1].startswith(f"Inserted {new[0]} between fc1 and relu3")
+    doc.undo_stack.undo()  # one step
+    assert doc.graph_config() == before
+    # an Input cannot go into a link: dropped there it lands unconnected
+    input_mime = layer_mime("Input")  # kept: the event does not own it
+    v.dropEvent(QDropEvent(pt, Qt.CopyAction, input_mime, Qt.LeftButton, Qt.NoModifier))
+    assert doc.network.nodes["relu3"].inputs == ["fc1"] and len(doc.network.nodes) == len(before["nodes"]) + 1
+    doc.undo_stack.undo()
+    # adding at a point (the palette's double-click without a selection) never inserts
+    assert sc.add_layer_at("Dropout", at) and doc.network.nodes["relu3"].inputs == ["fc1"]
+
+
+def test_connecting_into_an_occupied_one_input_layer_says_what_it_replaced(scene):
+    doc, sc, messages = scene
+    assert sc.connect_nodes("relu1", "conv2")
+    assert doc.network.nodes["conv2"].inputs == ["relu1"]
+    assert messages[-1] == ("Connected relu1 \u2192 conv2 in place of pool1 \u2192 conv2 "
+                            "(a Conv2D takes one input) (Ctrl+Z undoes)")
+    doc.undo_stack.undo()
+    assert doc.network.nodes["conv2"].inputs == ["pool1"]

@@ -344,11 +344,18 @@ class LinkItem(QGraphicsPathItem):
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         self._hover = False
+        self._drop_target = False
         self._arrow = QPolygonF()
         self.setToolTip(f"{src.name} \u2192 {dst.name}  (select and press Delete to remove)")
         src.links.append(self)
         dst.links.append(self)
         self.update_path()
+
+    def set_drop_target(self, on):
+        """Show that a palette layer dropped now would go into this link."""
+        if on != self._drop_target:
+            self._drop_target = on
+            self.update()
 
     def detach(self):
         for node in (self.src, self.dst):
@@ -388,6 +395,8 @@ class LinkItem(QGraphicsPathItem):
         if self._hover:
             color = color.darker(130)
         width = 3.0 if self.isSelected() else 2.0
+        if self._drop_target:
+            color, width = QColor("#dd6b20"), 4.0
         painter.setPen(QPen(color, width, Qt.SolidLine, Qt.RoundCap))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())

@@ -65,6 +65,7 @@ class CanvasScene(QGraphicsScene):
         self._link_src = None
         self._temp_link = None
         self._last_selected = None
+        self._drop_link = None  # the link a palette drag is over (highlighted)
         self.setSceneRect(-2000, -2000, 6000, 5000)
         self.setBackgroundBrush(QColor("#f4f6f9"))
         d = document
@@ -102,6 +103,7 @@ class CanvasScene(QGraphicsScene):
         """Drop every item and mirror the whole document again (after new/open)."""
         self._link_src = None
         self._temp_link = None
+        self._drop_link = None
         self.clear()
         self.nodes.clear()
         self.links.clear()
@@ -162,10 +164,12 @@ class CanvasScene(QGraphicsScene):
         self._tints.pop(name, None)
         if item is not None:
             for link in list(item.links):
-                self._drop_link(link)
+                self._drop_link_item(link)
             self.removeItem(item)
 
-    def _drop_link(self, link):
+    def _drop_link_item(self, link):
+        if link is self._drop_link:
+            self._drop_link = None
         self.links.pop(link.key, None)
         link.detach()
         if link.scene() is self:
@@ -177,7 +181,7 @@ class CanvasScene(QGraphicsScene):
     def _on_link_removed(self, src, dst):
         link = self.links.get((src, dst))
         if link is not None:
-            self._drop_link(link)
+            self._drop_link_item(link)
 
     def _on_layer_changed(self, name):
         item = self.nodes.get(name)
@@ -249,14 +253,73 @@ class CanvasScene(QGraphicsScene):
             self.message.emit(str(exc))
             return None
 
-    def add_layer_at(self, type_name, scene_pos):
+    def add_layer_at(self, type_name, scene_pos, onto_link=False):
         """Add a layer from the palette at ``scene_pos`` (its top-left corner is placed there,
-        centred on the drop point). Returns the node's name or None."""
+        centred on the drop point). With ``onto_link`` (a drop from the palette) and a link under
+        ``scene_pos``, the layer goes into that link (:meth:`insert_on_link`). Returns the node's
+        name or None."""
+        link = self.link_at(scene_pos) if onto_link and self._takes_input(type_name) else None
+        self.set_drop_target(None)
         pos = (scene_pos.x() - 92.0, scene_pos.y() - 30.0)
-        name = self._try(self.document.add_layer, type_name, pos=pos)
+        if link is not None:
+            name = self.insert_on_link(type_name, link.key, pos)
+        else:
+            name = self._try(self.document.add_layer, type_name, pos=pos)
         if name:
             self.select_node(name)
         return name
+
+    def insert_on_link(self, type_name, link, pos):
+        """Put a fresh ``type_name`` layer into the link ``(src, dst)`` (src -> new -> dst, at the
+        same input index of dst) as one undo step; returns its name or None."""
+        from ..document import default_layer_config
+
+        src, dst = link
+        try:
+            cfg = default_layer_config(type_name)
+        except EngineError as exc:
+            self.message.emit(str(exc))
+            return None
+        cfg.pop("name", None)
+        name = self.document.network.unique_name(type_name)
+
+        def mutate(c):
+            for e in c["nodes"]:
+                if e["name"] == dst:
+                    if src not in e["inputs"]:
+                        return False
+                    e["inputs"] = [name if s == src else s for s in e["inputs"]]
+            c["nodes"].append({"name": name, "type": type_name, "config": cfg, "inputs": [src],
+                               "meta": {"pos": [float(pos[0]), float(pos[1])]}})
+
+        if not self._try(self.document.edit_graph, f"Add {type_name} '{name}' between {src} and {dst}", mutate):
+            return None
+        self.message.emit(f"Inserted {name} between {src} and {dst} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
+        return name
+
+    def link_at(self, scene_pos):
+        """The link under ``scene_pos`` (not under a card), or None."""
+        if self.node_at(scene_pos) is not None:
+            return None
+        for item in self.items(scene_pos):
+            if isinstance(item, LinkItem):
+                return item
+        return None
+
+    def set_drop_target(self, scene_pos, type_name=None):
+        """Highlight the link a palette drag at ``scene_pos`` would go into (None clears it)."""
+        link = None
+        if scene_pos is not None and type_name and self._takes_input(type_name):
+            link = self.link_at(scene_pos)
+        if link is self._drop_link:
+            return link
+        if self._drop_link is not None and self._drop_link.scene() is self:
+            self._drop_link.set_drop_target(False)
+        self._drop_link = link
+        if link is not None:
+            link.set_drop_target(True)
+            self.message.emit(f"Drop to put the {type_name} between {link.key[0]} and {link.key[1]}")
+        return link
 
     def commit_moves(self):
         """Turn node drags into one undoable move of every node that moved."""
@@ -300,10 +363,21 @@ class CanvasScene(QGraphicsScene):
         dst = self.node_at(scene_pos)
         if dst is None or dst is src:
             return False
-        return bool(self._try(self.document.connect, src.name, dst.name))
+        return self.connect_nodes(src.name, dst.name)
 
     def connect_nodes(self, src, dst):
-        return bool(self._try(self.document.connect, src, dst))
+        """Feed ``src`` into ``dst``; the status bar says when the link took the place of another
+        one (a one-input layer keeps one input: the old link went without a word before)."""
+        net = self.document.network
+        old = list(net.nodes[dst].inputs) if dst in net.nodes and net[dst].n_inputs == 1 else []
+        if not self._try(self.document.connect, src, dst):
+            return False
+        msg = f"Connected {src} \u2192 {dst}"
+        old = [s for s in old if s != src]
+        if old:
+            msg += f" in place of {old[0]} \u2192 {dst} (a {net[dst].type_name} takes one input)"
+        self.message.emit(msg + " (Ctrl+Z undoes)")
+        return True
 
     def delete_selection(self, verb="Delete"):
         """Delete the selected nodes and links as one undo step (``verb`` names it: "Cut" when a

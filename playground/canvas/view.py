@@ -168,14 +168,22 @@ class CanvasView(QGraphicsView):
     def dragMoveEvent(self, event):  # noqa: N802
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
+            if hasattr(self.scene(), "set_drop_target"):  # a link under the cursor lights up
+                self.scene().set_drop_target(self.mapToScene(event.position().toPoint()),
+                                             layer_type_from_mime(event.mimeData()))
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event):  # noqa: N802
+        if hasattr(self.scene(), "set_drop_target"):
+            self.scene().set_drop_target(None)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event):  # noqa: N802
         type_name = layer_type_from_mime(event.mimeData())
         if not type_name:
             return super().dropEvent(event)
         pos = self.mapToScene(event.position().toPoint())
-        self.scene().add_layer_at(type_name, pos)
+        self.scene().add_layer_at(type_name, pos, onto_link=True)
         event.acceptProposedAction()
         self.setFocus()
