@@ -596,6 +596,8 @@ class MainWindow(QMainWindow):
             self.view.ensureVisible(self.scene.nodes[name].sceneBoundingRect(), 40, 40)
             self._show_status(f"{self.document.undo_stack.undoText()} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
             return
+        if not selected and self.scene.insert_on_selected_link(type_name) is not None:
+            return  # one link selected: the layer went into it
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         self.scene.add_layer_at(type_name, centre)
 

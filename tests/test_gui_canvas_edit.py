@@ -261,6 +261,8 @@ def test_cut_a_middle_layer_and_paste_it_after_another_one_moves_it(window, qtbo
     r = scene.nodes["relu3"].sceneBoundingRect()
     assert r.top() > scene.nodes["fc2"].sceneBoundingRect().bottom()
     assert not any(r.intersects(it.sceneBoundingRect()) for n, it in scene.nodes.items() if n != "relu3")
+    seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert seen.contains(r)  # scrolled into sight, though it landed below the last row
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert doc.graph_config() == before
@@ -356,3 +358,20 @@ def test_connecting_into_an_occupied_one_input_layer_says_what_it_replaced(scene
                             "(a Conv2D takes one input) (Ctrl+Z undoes)")
     doc.undo_stack.undo()
     assert doc.network.nodes["conv2"].inputs == ["pool1"]
+
+
+def test_palette_double_click_with_a_link_selected_puts_the_layer_into_it(window):
+    doc, scene = window.document, window.scene
+    n = len(doc.network.nodes)
+    scene.clearSelection()
+    scene.links[("fc1", "relu3")].setSelected(True)
+    window._add_layer_at_centre("Dropout")
+    new = scene.selected_node_names()
+    assert len(doc.network.nodes) == n + 1 and len(new) == 1 and doc.network[new[0]].type_name == "Dropout"
+    assert doc.network.nodes[new[0]].inputs == ["fc1"] and doc.network.nodes["relu3"].inputs == [new[0]]
+    assert window.statusBar().currentMessage().startswith(f"Inserted {new[0]} between fc1 and relu3")
+    # an Input with a link selected: it cannot go into a link, it lands unconnected
+    scene.clearSelection()
+    scene.links[(new[0], "relu3")].setSelected(True)
+    window._add_layer_at_centre("Input")
+    assert doc.network.nodes["relu3"].inputs == [new[0]] and len(doc.network.nodes) == n + 2

@@ -134,7 +134,8 @@ class PaletteWidget(QWidget):
                 child.setIcon(0, family_icon("Input" if type_name == "Input" else family))
                 tip = f"<b>{type_name}</b><br>{desc}" if desc else f"<b>{type_name}</b>"
                 if usable:
-                    tip += "<br><i>Drag onto the canvas, or double-click to add.</i>"
+                    tip += ("<br><i>Drag onto the canvas (onto a link to put it in between), or "
+                            "double-click to add it after the selected layer or into the selected link.</i>")
                     child.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 else:
                     tip += f"<br><i>{why}</i>"

@@ -221,6 +221,18 @@ class CanvasScene(QGraphicsScene):
         if name in self.nodes:
             self.nodes[name].setSelected(True)
 
+    def reveal(self, names):
+        """Scroll every view so the cards ``names`` are in sight (a layer put into a link or
+        pasted after one may land below the visible part)."""
+        rect = None
+        for n in names:
+            if n in self.nodes:
+                r = self.nodes[n].sceneBoundingRect()
+                rect = r if rect is None else rect.united(r)
+        if rect is not None:
+            for view in self.views():
+                view.ensureVisible(rect, 40, 40)
+
     def _on_selection_changed(self):
         names = self.selected_node_names()
         current = names[0] if len(names) == 1 else ""
@@ -267,6 +279,7 @@ class CanvasScene(QGraphicsScene):
             name = self._try(self.document.add_layer, type_name, pos=pos)
         if name:
             self.select_node(name)
+            self.reveal([name])
         return name
 
     def insert_on_link(self, type_name, link, pos):
@@ -282,6 +295,7 @@ class CanvasScene(QGraphicsScene):
             return None
         cfg.pop("name", None)
         name = self.document.network.unique_name(type_name)
+        pos = self._free_spot(*pos)  # a card dropped on a short link would cover its two ends
 
         def mutate(c):
             for e in c["nodes"]:
@@ -295,6 +309,21 @@ class CanvasScene(QGraphicsScene):
         if not self._try(self.document.edit_graph, f"Add {type_name} '{name}' between {src} and {dst}", mutate):
             return None
         self.message.emit(f"Inserted {name} between {src} and {dst} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
+        return name
+
+    def insert_on_selected_link(self, type_name):
+        """The palette's double-click with one link (and no layer) selected: the layer goes into
+        that link. Returns its name, False when the edit was refused, or None when no single link
+        is selected (or ``type_name`` takes no input)."""
+        links = self.selected_links()
+        if self.selected_node_names() or len(links) != 1 or not self._takes_input(type_name):
+            return None
+        mid = self.links[links[0]].path().pointAtPercent(0.5)
+        name = self.insert_on_link(type_name, links[0], (mid.x() - 92.0, mid.y() - 30.0))
+        if not name:
+            return False
+        self.select_node(name)
+        self.reveal([name])
         return name
 
     def link_at(self, scene_pos):
@@ -504,6 +533,7 @@ class CanvasScene(QGraphicsScene):
         for n in names:
             if n in self.nodes:
                 self.nodes[n].setSelected(True)
+        self.reveal(names)
         return names
 
     @staticmethod

@@ -29,9 +29,11 @@ class CanvasView(QGraphicsView):
         self._was_empty = self.is_empty()
         scene.changed.connect(self._on_scene_changed)
         self.setWhatsThis(
-            "The network canvas. Drag layers here from the palette; drag from a layer's right-hand "
-            "port to another layer's left-hand port to connect them. Wheel zooms, middle button or "
-            "Space+drag pans, drag on empty space selects several layers.")
+            "The network canvas. Drag layers here from the palette (onto a link to put the layer in "
+            "between); drag from a layer's right-hand port to another layer's left-hand port to "
+            "connect them. Deleting a layer that had one input connects that input to the layers it "
+            "fed. Wheel zooms, middle button or Space+drag pans, drag on empty space selects several "
+            "layers.")
 
     #: what an empty canvas says (a blank grid after File > New told a newcomer nothing)
     EMPTY_HINT = ("An empty network. Drag layers here from the Layers palette, starting with an Input "
