@@ -482,3 +482,36 @@ def test_flat_input_error_suggests_a_reshape_that_fits():
         Conv2D(3).output_shape([(64,)])
     with pytest.raises(ShapeError, match=r"channels, height, width"):
         Conv2D(3).output_shape([(10,)])
+
+
+@pytest.mark.parametrize("combo", [COMBOS[0], COMBOS[1], COMBOS[4], COMBOS[7]])
+def test_blocked_windows_match_the_whole_im2col_matrix(combo, monkeypatch):
+    """Few filters on few channels (LeNet-5's first layer) make their windows a few samples at a
+    time and rebuild them in backward: the same outputs and gradients as with the whole matrix
+    kept, whether the blocks divide the batch or not."""
+    import engine.layers.conv as conv
+
+    monkeypatch.setattr(conv, "SHIFT_KERNELS", False)
+    rng = np.random.default_rng(9)
+    shape = (2, 7, 8)
+    x = rng.standard_normal((7,) + shape)
+    bias = rng.standard_normal(3)
+    results = {}
+    for blocked, block_size in ((False, None), (True, 1 << 17), (True, 300)):  # 300: 1-2 samples a block
+        monkeypatch.setattr(conv, "BLOCKED_WINDOWS", blocked)
+        if block_size:
+            monkeypatch.setattr(conv.parallel, "BLOCK_SIZE", block_size)
+        layer = Conv2D(filters=3, **combo)
+        layer.build([shape], np.random.default_rng(1), np.float64)
+        layer.params["b"][:] = bias
+        y = layer.forward(x, training=True)
+        assert isinstance(layer._cache[0], conv._WideWindows) == blocked
+        dy = np.random.default_rng(3).standard_normal(y.shape)
+        dx = layer.backward(dy)
+        results[(blocked, block_size)] = (y, dx, {k: v.copy() for k, v in layer.grads.items()})
+    ref = results[(False, None)]
+    for key, (y, dx, grads) in results.items():
+        np.testing.assert_allclose(y, ref[0], rtol=1e-12, atol=1e-12, err_msg=str(key))
+        np.testing.assert_allclose(dx, ref[1], rtol=1e-12, atol=1e-12, err_msg=str(key))
+        for k in grads:
+            np.testing.assert_allclose(grads[k], ref[2][k], rtol=1e-12, atol=1e-12, err_msg=f"{key} {k}")
