@@ -9,9 +9,11 @@ Other parts of the engine add their data sets with :func:`register_dataset`.
 """
 
 from .base import (  # noqa: F401
-    DATASET_DESCRIPTIONS, DATASETS, DEFAULT_SPLIT, Splits, check_split, dataset_names, load_dataset,
-    make_splits, register_dataset, split_indices,
+    DATASET_DESCRIPTIONS, DATASET_OPTIONS, DATASETS, DEFAULT_SPLIT, OptionSpec, Splits, check_dataset_options,
+    check_split, dataset_names, dataset_options, declare_options, load_dataset, make_splits, register_dataset,
+    split_indices, validate_data,
 )
 from . import toy  # noqa: F401,E402
+from . import declared  # noqa: F401,E402  (options of the data sets engine/sequence registers)
 from .digits import DIGITS_PATH, RESOURCES_DIR, digits_arrays, load_digits  # noqa: F401,E402
 from .mnist import MNIST_SHA256, MNIST_URL, download_mnist, read_idx, read_mnist, write_idx  # noqa: F401,E402

@@ -58,18 +58,136 @@ class Splits:
 DATASETS = {}
 #: data set name -> one-sentence description (for menus and `nnplay --help`).
 DATASET_DESCRIPTIONS = {}
+#: data set name -> tuple of :class:`OptionSpec`, the options its "options" dict takes.
+DATASET_OPTIONS = {}
+
+OPTION_KINDS = ("int", "float", "percent", "bool", "choice", "text", "path")
 
 
-def register_dataset(name, fn, description=""):
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option of a data set, declared so a form can edit it and values can be checked.
+
+    name : the key in the document's data "options" dict.
+    kind : "int", "float", "bool", "choice" (one of ``choices``), "text", "path" (a file or folder,
+        set with a file dialog), or "percent": a number 0-100 read as a percentage, where a value
+        below 1 counts as a fraction (0.1 = 10 %), as the toy sets' ``noise`` always has.
+    default : the value the loader uses when the key is absent; None when the loader works it out
+        (``optional`` options: absent means "not set", shown as ``none_text``).
+    lo, hi : the valid range (numbers, inclusive). help : one or two sentences for a tooltip.
+    advanced : not shown in the window's form (still checked).
+    """
+
+    name: str
+    kind: str
+    default: object = None
+    lo: float = None
+    hi: float = None
+    choices: tuple = ()
+    label: str = ""
+    help: str = ""
+    optional: bool = False
+    none_text: str = ""
+    decimals: int = 2
+    step: float = 1
+    suffix: str = ""
+    advanced: bool = False
+
+    def __post_init__(self):
+        if self.kind not in OPTION_KINDS:
+            raise ValueError(f"option kind must be one of {OPTION_KINDS}, got {self.kind!r}")
+
+    @property
+    def title(self):
+        return self.label or self.name.replace("_", " ")
+
+    def check(self, value, dataset=""):
+        """The value made canonical (int for "int"); DataError with a readable message if bad."""
+        where = f" of data set '{dataset}'" if dataset else ""
+        if value is None and self.optional:
+            return None
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise DataError(f"option '{self.name}'{where} must be true or false, got {value!r}")
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise DataError(f"option '{self.name}'{where} must be one of "
+                                f"{', '.join(map(str, self.choices))}, got {value!r}")
+            return value
+        if self.kind in ("text", "path"):
+            if not isinstance(value, str) or (self.kind == "path" and not value):
+                raise DataError(f"option '{self.name}'{where} must be a {'path' if self.kind == 'path' else 'text'}, "
+                                f"got {value!r}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise DataError(f"option '{self.name}'{where} must be a number, got {value!r}")
+        if self.kind == "int":
+            if float(value) != int(value):
+                raise DataError(f"option '{self.name}'{where} must be a whole number, got {value!r}")
+            value = int(value)
+        lo = -math.inf if self.lo is None else self.lo
+        hi = math.inf if self.hi is None else self.hi
+        if not lo <= value <= hi:
+            raise DataError(f"option '{self.name}'{where} must be between {self.lo:g} and {self.hi:g}"
+                            f"{' (a percentage)' if self.kind == 'percent' else ''}, got {value!r}")
+        return value
+
+    def display_value(self, value):
+        """The value as a form shows it: percentages as percent (a fraction 0.1 shows 10)."""
+        if self.kind == "percent" and isinstance(value, numbers.Real) and 0 < value < 1:
+            return float(value) * 100.0
+        return value
+
+
+def register_dataset(name, fn, description="", options=None):
     """Make a data set loadable by name.
 
     ``fn(options, split, seed)`` returns either a :class:`Splits`, or a tuple ``(x, y, info)``
     where ``info`` may hold "task", "classes" and "stratify"; :func:`load_dataset` then splits
     ``x, y`` with the document's dev/test fractions. ``fn`` raises DataError for bad options.
+    ``options`` : the :class:`OptionSpec` s the data set takes (see :func:`declare_options`);
+    None keeps what was declared before.
     """
     DATASETS[name] = fn
     DATASET_DESCRIPTIONS[name] = description or (fn.__doc__ or "").strip().split("\n")[0]
+    if options is not None:
+        declare_options(name, options)
     return fn
+
+
+def declare_options(name, specs):
+    """Declare the options of data set ``name`` (a sequence of :class:`OptionSpec`)."""
+    specs = tuple(specs)
+    for s in specs:
+        if not isinstance(s, OptionSpec):
+            raise TypeError(f"data set options are OptionSpec objects, got {s!r}")
+    DATASET_OPTIONS[name] = specs
+    return specs
+
+
+def dataset_options(name):
+    """The declared :class:`OptionSpec` s of data set ``name`` (an empty tuple when it declares none)."""
+    return DATASET_OPTIONS.get(name, ())
+
+
+def check_dataset_options(name, options):
+    """Check ``options`` against data set ``name`` 's declared options; returns a canonical copy.
+
+    Unknown keys, wrong types and out-of-range values raise DataError. A data set that declares no
+    options is not checked here (its loader still is).
+    """
+    options = {} if options is None else options
+    if not isinstance(options, dict):
+        raise DataError(f"options of data set '{name}' must be an object")
+    specs = {s.name: s for s in dataset_options(name)}
+    if not specs:
+        return dict(options)
+    unknown = set(options) - set(specs)
+    if unknown:
+        raise DataError(f"unknown option(s) for data set '{name}': {', '.join(sorted(map(str, unknown)))} "
+                        f"(known: {', '.join(sorted(specs))})")
+    return {k: specs[k].check(v, name) for k, v in options.items()}
 
 
 def dataset_names():
@@ -100,6 +218,7 @@ def check_split(split):
 
 
 def check_seed(seed):
+    """A data seed: a whole number in [0, 2^32); DataError otherwise."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise DataError(f"a data seed must be a whole number in [0, 2^32), got {seed!r}")
     return int(seed)
@@ -214,6 +333,17 @@ def check_data_config(data_cfg, seed=0):
         raise DataError(f"options of data set '{name}' must be an object")
     return {"name": name, "options": dict(options), "split": check_split(data_cfg.get("split")),
             "seed": check_seed(data_cfg.get("seed", seed))}
+
+
+def validate_data(data_cfg, seed=0):
+    """A document's "data" dict checked as far as it can be without loading anything: the keys,
+    the split, the seed, a registered name and the options its data set declares. Returns the
+    filled-in dict of :func:`check_data_config` (options canonical); raises DataError."""
+    cfg = check_data_config(data_cfg, seed)
+    if cfg["name"] not in DATASETS:
+        raise DataError(f"unknown data set '{cfg['name']}' (known: {', '.join(dataset_names())})")
+    cfg["options"] = check_dataset_options(cfg["name"], cfg["options"])
+    return cfg
 
 
 def load_dataset(data_cfg, seed=0):

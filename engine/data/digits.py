@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from ..errors import DataError
-from .base import check_options, get_number, make_splits, register_dataset
+from .base import OptionSpec, check_options, get_number, make_splits, register_dataset
 
 RESOURCES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "resources")
@@ -62,4 +62,11 @@ def load_digits(options, split, seed):
                        name="digits", stratify=True)
 
 
-register_dataset("digits", load_digits)
+OPTIONS = (
+    OptionSpec("per_class", "int", 500, 1, 500, step=50, label="images per digit",
+               help="Images of each digit to use, of the 500 bundled: fewer make quick experiments (and "
+                    "show what too little data does: a larger gap between training and dev error, high "
+                    "variance). The split fractions share what is kept, every digit alike."),
+)
+
+register_dataset("digits", load_digits, options=OPTIONS)

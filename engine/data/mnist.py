@@ -20,7 +20,7 @@ import urllib.request
 import numpy as np
 
 from ..errors import DataError
-from .base import Splits, check_options, split_indices, register_dataset
+from .base import OptionSpec, Splits, check_options, split_indices, register_dataset
 from .digits import CLASSES, to_inputs
 
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -205,4 +205,17 @@ def load_mnist(options, split, seed):
                   input_shape=(1, 28, 28), name="mnist", info={"path": str(path)})
 
 
-register_dataset("mnist", load_mnist)
+OPTIONS = (
+    OptionSpec("path", "path", None, optional=True, none_text="the cache folder", label="files",
+               help="Your copy of MNIST: a folder with the four IDX files, or an .npz with x_train, "
+                    "y_train, x_test, y_test. Not set: the files downloaded into the cache folder."),
+    OptionSpec("download", "bool", False, advanced=True,  # the window's Download button does it in a thread
+               help="Download the four files into the cache folder when they are not there yet "
+                    "(SHA-256 checked)."),
+    OptionSpec("cache_dir", "text", None, optional=True, advanced=True,
+               help="Where downloaded files are kept (default: the user cache folder)."),
+    OptionSpec("base_url", "text", None, optional=True, advanced=True,
+               help="Where to download the files from."),
+)
+
+register_dataset("mnist", load_mnist, options=OPTIONS)

@@ -18,10 +18,29 @@ import math
 import numpy as np
 
 from ..errors import DataError
-from .base import check_options, get_number, make_splits, register_dataset
+from .base import OptionSpec, check_options, get_number, make_splits, register_dataset
 
 CLASSES = ["orange (-1)", "blue (+1)"]
 _OPTIONS = ("noise", "n", "train_ratio")
+
+
+def option_specs(default_n, regression=False):
+    """The toy sets' options, declared for the window's form and for checking."""
+    what = "the target" if regression else "the labels near the boundary"
+    return (
+        OptionSpec("noise", "percent", 0, 0, 100, step=5, decimals=0, suffix=" %",
+                   help=f"Noise, as on the playground's slider (0-50 %): it blurs {what}, so even a "
+                        "perfect network cannot reach zero error (a higher Bayes error). A value below 1 "
+                        "in a document counts as a fraction (0.1 = 10 %)."),
+        OptionSpec("n", "int", default_n, 10, 1_000_000, step=100, label="samples",
+                   help="Number of points drawn; the split fractions below share them into train, dev "
+                        "and test. More data is the course notes' first remedy for high variance."),
+        OptionSpec("train_ratio", "percent", None, 1, 99, step=5, decimals=0, suffix=" %",
+                   label="train ratio", optional=True, none_text="use the split",
+                   help="The playground's 'ratio of training to test data': when set, the rest is the "
+                        "test set and the dev share comes out of the training part; when not set, the "
+                        "dev and test fractions below apply."),
+    )
 
 
 def _noise(options):
@@ -127,7 +146,7 @@ def _make_loader(name, gen, task, default_n):
                            info={"noise": noise, "n": n})
 
     loader.__doc__ = gen.__doc__
-    register_dataset(name, loader, gen.__doc__)
+    register_dataset(name, loader, gen.__doc__, options=option_specs(default_n, task == "regression"))
     return loader
 
 

@@ -11,6 +11,7 @@ import copy
 import os
 
 from ..canvas.help_texts import rich
+from .data_options import DataOptionsForm
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
@@ -62,10 +63,17 @@ LOSS_SHORT = {
 TIPS = {
     "dataset": "The data set to learn from. The 2-D toy sets (circle, xor, gaussian, spiral, plane) "
                "show the decision boundary as the network learns.",
-    "dev": "Share of the data held out as the dev (hold-out cross-validation) set: used to pick "
-           "hyperparameters and watch for overfitting.",
-    "test": "Share held out as the test set: looked at only at the end, for an unbiased estimate of "
-            "the error on new data.",
+    "dev": "Share of the data held out as the dev set (hold-out cross validation): the developer's set "
+           "for choosing, between models and hyperparameters, and for watching overfitting (dev error - "
+           "training error is the variance). With big data a small share is enough (the old 70/30 "
+           "rule gave way to 98/1/1).",
+    "test": "Share held out as the test set: never used for choosing, looked at only at the end, for "
+            "an unbiased estimate of how the final network does on new data. Dev and test come from the "
+            "same distribution.",
+    "data_seed": "Seed of the data: which examples are drawn (toy sets) and which fall into the train, "
+                 "dev and test sets. The same seed gives the same split; another seed gives another "
+                 "split of the same data. (The weights' seed is under Weights.)",
+    "options": "Options of this data set, as its loader declares them.",
     "batch": "Examples per gradient-descent step. 1 = stochastic gradient descent (noisy, no "
              "vectorization), the whole set = batch gradient descent (one step per epoch), in "
              "between = mini-batch gradient descent (64, 128, 256, 512 fit memory well).",
@@ -175,6 +183,15 @@ class TrainingControls(QWidget):
         self.test = _dspin(0, 90, 0, 5, TIPS["test"])
         self.test.setSuffix(" % test")
         self.split_label = QLabel()
+        self.data_seed = QSpinBox()
+        self.data_seed.setRange(0, 2**31 - 1)
+        self.data_seed.setToolTip(TIPS["data_seed"])
+        self.data_seed.setKeyboardTracking(False)
+        self.data_error = QLabel()
+        self.data_error.setObjectName("data_error")
+        self.data_error.setWordWrap(True)
+        self.data_error.setStyleSheet("color: #c33;")
+        self.data_error.setVisible(False)
         # batch, epochs
         self.batch = QSpinBox()
         self.batch.setRange(1, 100000)
@@ -267,11 +284,14 @@ class TrainingControls(QWidget):
         data_box = QGroupBox("Data")
         f = QFormLayout(data_box)
         f.addRow("data set", self.dataset)
+        self.data_options = DataOptionsForm(f, self.dataset, self)
         split = QHBoxLayout()
         split.addWidget(self.dev)
         split.addWidget(self.test)
         f.addRow("split", split)
         f.addRow("", self.split_label)
+        f.addRow("data seed", self.data_seed)
+        f.addRow(self.data_error)
         # the full MNIST is not bundled: point at your copy, or download it (11 MB) once
         self.mnist_files = QPushButton("Use files\u2026")
         self.mnist_files.setToolTip("Read MNIST from your copy: the four IDX files (train-images-idx3-ubyte "
@@ -339,6 +359,8 @@ class TrainingControls(QWidget):
         for w in (self.dev, self.test):
             w.valueChanged.connect(self._on_data_changed)
         self.dataset.currentTextChanged.connect(self._on_data_changed)
+        self.data_seed.valueChanged.connect(self._on_data_changed)
+        self.data_options.edited.connect(self._on_data_changed)
         for w in (self.batch, self.epochs, self.decay_step, self.seed):
             w.valueChanged.connect(self._on_training_changed)
         for w in (self.beta1, self.beta2, self.eps, self.decay):
@@ -386,6 +408,9 @@ class TrainingControls(QWidget):
             split = d.get("split") or {}
             self.dev.setValue(100 * float(split.get("dev", 0.1)))
             self.test.setValue(100 * float(split.get("test", 0.2)))
+            self.data_options.show_options(name, d.get("options"))
+            seed = d.get("seed", 0)
+            self.data_seed.setValue(int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else 0)
             bs = t.get("batch_size", 64)
             is_all = bs in (None, 0, "all", "batch", "full")
             self.batch_all.setChecked(is_all)
@@ -486,7 +511,24 @@ class TrainingControls(QWidget):
         d["split"] = {"dev": round(self.dev.value() / 100.0, 4), "test": round(self.test.value() / 100.0, 4)}
         if d.get("name") != self._data.get("name"):
             d["options"] = {}
+        else:
+            d["options"] = self.data_options.options()
+        seed = self._data.get("seed", 0)
+        if not (isinstance(seed, int) and self.data_seed.value() == min(max(seed, 0), self.data_seed.maximum())):
+            d["seed"] = int(self.data_seed.value())  # a seed the spin box cannot show stays unless edited
         return d
+
+    def show_data_error(self, message):
+        """Say why a data edit was not applied (under the data settings); '' hides it."""
+        self.data_error.setText(message)
+        self.data_error.setVisible(bool(message))
+
+    def set_data_editable(self, on):
+        """Lock the data settings while a run trains on them."""
+        for w in (self.dataset, self.dev, self.data_seed):
+            w.setEnabled(on)
+        self.test.setEnabled(on and self.dataset.currentText() != "mnist")
+        self.data_options.set_editable(on)
 
     def _update_visibility(self):
         kind = self.optimizer.currentText()
@@ -558,6 +600,11 @@ class TrainingControls(QWidget):
         self._update_visibility()
         if not self._loading:
             self._data = self.data_dict()
+            self._loading = True
+            try:  # another data set: its own options (the document's data_changed shows them again)
+                self.data_options.show_options(self._data["name"], self._data.get("options"))
+            finally:
+                self._loading = False
             self.data_edited.emit(copy.deepcopy(self._data))
             if self._training.get("augment") and self._data.get("name") not in IMAGE_DATASETS:
                 self._on_training_changed()  # augmentation only makes sense for images

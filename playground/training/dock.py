@@ -165,6 +165,7 @@ class TrainingDock(QDockWidget):
         self.scene = None
         self.splits = None
         self._splits_key = None
+        self._preloaded = None  # (key, splits) loaded while checking a data edit
         self.worker = None
         self.state = "idle"
         self.selected_layer = None
@@ -416,7 +417,8 @@ class TrainingDock(QDockWidget):
         try:
             # the data's own seed (as the CLI splits it), not the training seed: the cache key above
             # would not notice a change of the latter, and the two would split differently
-            self.splits = load_dataset(self.doc.data)
+            pre, self._preloaded = self._preloaded, None
+            self.splits = pre[1] if pre is not None and pre[0] == key else load_dataset(self.doc.data)
             self._splits_key = key
         except EngineError as exc:
             self.splits, self._splits_key = None, None
@@ -470,12 +472,38 @@ class TrainingDock(QDockWidget):
     def _on_data_edited(self, data):
         if self.doc is None:
             return
+        problem = self._data_problem(data)
+        if problem:
+            # not applied: the document keeps its data settings and the form shows them again
+            self.controls.show_data_error(f"Not applied: {problem}")
+            self._load_controls()
+            return
+        self.controls.show_data_error("")
         if hasattr(self.doc, "set_data"):
             self.doc.set_data(data)
         else:
             self.doc.data = data
         if not hasattr(self.doc, "data_changed"):
             self._load_data()
+
+    def _data_problem(self, data):
+        """Why the edited data settings cannot be used ('' when they can). The values are checked
+        against what the data set declares; when only its options, split or seed changed (same data
+        set), it is also loaded, so e.g. a split that leaves nothing to train on is refused before it
+        reaches the document. Another data set is taken as is (MNIST may not be downloaded yet: the
+        status then says what to do), and so is any edit while the document's data cannot be loaded
+        (the status says why; the edit may be what mends it)."""
+        from engine.data import load_dataset, validate_data
+
+        try:
+            validate_data(data)
+            if data.get("name") == (self.doc.data or {}).get("name") and self.splits is not None:
+                key = repr(sorted(data.items(), key=lambda kv: kv[0]))
+                if key != self._splits_key:
+                    self._preloaded = (key, load_dataset(data))  # _load_data takes it (no second load)
+        except EngineError as exc:
+            return str(exc)
+        return ""
 
     def _on_lr_edited(self, lr):
         if self.worker is not None and self.worker.isRunning():
@@ -527,13 +555,12 @@ class TrainingDock(QDockWidget):
         # a running trainer updates the weights in place: an evaluation in the GUI thread would read
         # a torn mix of two steps (paused, the trainer waits between mini-batches)
         self.evaluation.set_available(state != "running")
-        self.controls.dataset.setEnabled(not running)
-        for w in (self.controls.dev, self.controls.test, self.controls.batch, self.controls.batch_all,
+        self.controls.set_data_editable(not running)
+        for w in (self.controls.batch, self.controls.batch_all,
                   self.controls.epochs, self.controls.optimizer, self.controls.schedule, self.controls.init,
                   self.controls.seed, self.controls.beta1, self.controls.beta2, self.controls.eps,
                   self.controls.decay, self.controls.decay_step):
             w.setEnabled(not running)
-        self.controls.test.setEnabled(not running and self.controls.dataset.currentText() != "mnist")
         if self.pause_button.isChecked() != (state == "paused"):
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(state == "paused")

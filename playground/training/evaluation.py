@@ -11,12 +11,12 @@
 import threading
 
 import numpy as np
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QPushButton, QScrollArea, QSplitter, QStackedWidget, QStyle, QTabBar, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.errors import EngineError
 
@@ -28,6 +28,19 @@ def _item(text, align=Qt.AlignRight | Qt.AlignVCenter):
     it.setFlags(it.flags() & ~Qt.ItemIsEditable)
     it.setTextAlignment(align)
     return it
+
+
+class _Table(QTableWidget):
+    """A read-only table whose size hint is as wide as its columns (set by the panel), so a row
+    of tables shares the width by what each needs."""
+
+    natural_width = 0
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        hint = super().sizeHint()
+        if self.natural_width:
+            hint.setWidth(self.natural_width)
+        return hint
 
 
 #: examples per predict call of an evaluation (a multiple of Network.predict's 512-example batches,
@@ -171,16 +184,22 @@ class EvaluationPanel(QWidget):
                              "window stays responsive meanwhile.")
         self.busy.setMaximumWidth(220)
         self.busy.hide()
-        self.confusion = QTableWidget()
+        self.confusion = _Table()
         self.confusion.setToolTip("Confusion matrix: rows are the true classes, columns the predicted "
                                   "ones; the diagonal holds the correct predictions.")
-        self.scores = QTableWidget()
+        self.scores = _Table()
         self.scores.setToolTip("Precision: of the examples predicted as a class, the share that are that "
                                "class. Recall: of the examples of a class, the share found. F1: their "
                                "harmonic mean, one number to compare models by.")
+        row_height = self.fontMetrics().height() + 4  # compact rows: ten classes fit a short dock
         for t in (self.confusion, self.scores):
             t.setEditTriggers(QAbstractItemView.NoEditTriggers)
             t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+            # two digits wide at least; ResizeToContents widens a column for larger counts
+            t.horizontalHeader().setMinimumSectionSize(self.fontMetrics().horizontalAdvance("00") + 12)
+            t.verticalHeader().setMinimumSectionSize(row_height)
+            t.verticalHeader().setDefaultSectionSize(row_height)
+            t.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
         # bias / variance
         self.bayes = QDoubleSpinBox()
         self.bayes.setRange(0.0, 100.0)
@@ -216,18 +235,13 @@ class EvaluationPanel(QWidget):
         top.addWidget(self.set_combo)
         top.addWidget(self.eval_button)
         top.addWidget(self.busy)
-        top.addWidget(self.summary, 1)
-        tables = QHBoxLayout()
-        left = QVBoxLayout()
-        cm_title = QLabel("Confusion matrix (rows: true, columns: predicted)")
-        cm_title.setWordWrap(True)
-        left.addWidget(cm_title)
-        left.addWidget(self.confusion)
-        mid = QVBoxLayout()
-        mid.addWidget(QLabel("Per class"))
-        mid.addWidget(self.scores)
-        tables.addLayout(left, 3)
-        tables.addLayout(mid, 3)
+        # pages of the sections when they do not fit side by side (in the top row: it saves height)
+        self.page_bar = QTabBar()
+        self.page_bar.setDocumentMode(True)
+        self.page_bar.setExpanding(False)
+        self.page_bar.setDrawBase(False)
+        top.addStretch(1)
+        top.addWidget(self.page_bar)
         # the diagnosis is a paragraph: in a short dock it scrolls instead of being cut off
         self.bias_scroll = QScrollArea()
         self.bias_scroll.setWidget(bv)
@@ -236,10 +250,135 @@ class EvaluationPanel(QWidget):
         self.bias_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.bias_scroll.setMinimumWidth(bv.minimumSizeHint().width() + 4 + self.style().pixelMetric(
             QStyle.PM_ScrollBarExtent))  # its rows never narrower than they need (nothing cut at the right)
-        tables.addWidget(self.bias_scroll, 3)
+        # three sections; side by side when they fit at their natural width, else on two pages
+        # (the tables together, or the per-class scores beside the diagnosis), else one page each
+        self.sections = {}
+        for key, title, widget in (("confusion", "Confusion matrix (rows: true, columns: predicted)", self.confusion),
+                                   ("scores", "Per class", self.scores)):
+            box = QWidget()
+            box_lay = QVBoxLayout(box)
+            box_lay.setContentsMargins(0, 0, 0, 0)
+            label = QLabel(title)
+            label.setWordWrap(True)
+            box_lay.addWidget(label)
+            box_lay.addWidget(widget, 1)
+            box.title = label
+            self.sections[key] = box
+        self.sections["bias"] = self.bias_scroll
+        self.section_titles = {"confusion": "Confusion matrix", "scores": "Per class",
+                               "bias": "Bias and variance"}
+        self.pages = QStackedWidget()
+        self.page_bar.currentChanged.connect(self.pages.setCurrentIndex)
+        self.layout_mode = None
+        self._relayout_pending = False
         lay = QVBoxLayout(self)
+        lay.setSpacing(4)
         lay.addLayout(top)
-        lay.addLayout(tables, 1)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.pages, 1)
+        self._arrange("columns")
+
+    # -- layout ------------------------------------------------------------------------------------
+    #: layout mode -> pages, each a tuple of the sections it shows side by side
+    LAYOUTS = {"columns": (("confusion", "scores", "bias"),),
+               "pair": (("confusion", "scores"), ("bias",)),
+               "split": (("confusion",), ("scores", "bias")),
+               "tabs": (("confusion",), ("scores",), ("bias",))}
+
+    def _table_width(self, table, empty_width):
+        """The width ``table`` needs to show every column (and a vertical scroll bar)."""
+        if table.columnCount() == 0:
+            return empty_width
+        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        cols = sum(max(header.sectionSizeHint(j), table.sizeHintForColumn(j), header.minimumSectionSize())
+                   for j in range(table.columnCount()))
+        return (table.verticalHeader().sizeHint().width() + cols + 2 * table.frameWidth()
+                + self.style().pixelMetric(QStyle.PM_ScrollBarExtent) + 2)
+
+    def natural_widths(self):
+        """{section: the width it needs to be read without scrolling sideways}."""
+        return {"confusion": self._table_width(self.confusion, 220),
+                "scores": self._table_width(self.scores, 260),
+                "bias": self.bias_scroll.minimumWidth()}
+
+    def _choose_mode(self, width):
+        need = self.natural_widths()
+        gap = 12
+        if width >= need["confusion"] + need["scores"] + need["bias"] + 2 * gap:
+            return "columns"
+        if width >= need["confusion"] + need["scores"] + gap:
+            return "pair"
+        if width >= need["scores"] + need["bias"] + gap:
+            return "split"
+        return "tabs"
+
+    def _arrange(self, mode, force=False):
+        """Put the sections on the pages of ``mode`` (see LAYOUTS), keeping the shown section in view."""
+        if mode == self.layout_mode and not force:
+            return
+        shown = None
+        if self.layout_mode is not None and self.pages.count():
+            shown = self.LAYOUTS[self.layout_mode][max(self.page_bar.currentIndex(), 0)][0]
+        need = self.natural_widths()
+        for w in self.sections.values():
+            w.setParent(None)
+        self.page_bar.blockSignals(True)
+        while self.page_bar.count():
+            self.page_bar.removeTab(0)
+        while self.pages.count():
+            page = self.pages.widget(0)
+            self.pages.removeWidget(page)
+            page.deleteLater()
+        for group in self.LAYOUTS[mode]:
+            page = QWidget()
+            row = QHBoxLayout(page)
+            row.setContentsMargins(0, 4, 0, 0)
+            for key in group:
+                sec = self.sections[key]
+                if hasattr(sec, "title"):
+                    # a page of its own (or beside the titled diagnosis): the page's tab names it
+                    sec.title.setVisible(len(group) > 1 and "confusion" in group)
+                # side by side, each table as wide as its columns and the diagnosis takes the rest
+                # (no minimum widths: they would widen the window past a small screen)
+                if key != "bias":
+                    table = self.confusion if key == "confusion" else self.scores
+                    table.natural_width = need[key]
+                    table.setMaximumWidth(need[key] if len(group) > 1 else 16777215)
+                    table.updateGeometry()
+                row.addWidget(sec, 1 if key == "bias" or len(group) == 1 else 0)
+                sec.show()
+            self.pages.addWidget(page)
+            self.page_bar.addTab(" \u00b7 ".join(self.section_titles[k] for k in group))
+        self.page_bar.blockSignals(False)
+        self.page_bar.setVisible(self.page_bar.count() > 1)
+        self.page_bar.setCurrentIndex(0)
+        self.pages.setCurrentIndex(0)
+        self.layout_mode = mode
+        if shown is not None:
+            for i, group in enumerate(self.LAYOUTS[mode]):
+                if shown in group:
+                    self.page_bar.setCurrentIndex(i)
+
+    def relayout(self):
+        """Choose the layout for the panel's width now (also done after a resize and a report)."""
+        self._relayout_pending = False
+        self._arrange(self._choose_mode(self.width()))
+
+    def _schedule_relayout(self):
+        if not self._relayout_pending:
+            self._relayout_pending = True
+            QTimer.singleShot(0, self.relayout)
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._schedule_relayout()
+
+    def show_section(self, key):
+        """Bring the page with section ``key`` ("confusion", "scores", "bias") forward."""
+        for i, group in enumerate(self.LAYOUTS[self.layout_mode]):
+            if key in group:
+                self.page_bar.setCurrentIndex(i)
 
     def set_source(self, predict, splits, threshold=0.5, snapshot=None):
         """predict : callable x -> outputs; splits : engine.data.Splits (or None); threshold : where a
@@ -407,6 +546,8 @@ class EvaluationPanel(QWidget):
     def _show_report(self, report, which):
         self.report = report
         self._fill(report, which)
+        # the tables' widths depend on the classes and counts: arrange anew
+        self._arrange(self._choose_mode(self.width()), force=True)
         self.evaluated.emit(report)
 
     def _fill(self, report, which):
