@@ -485,11 +485,17 @@ class MainWindow(QMainWindow):
     def undo(self):
         """Undo the last edit, unless the network is locked (training runs)."""
         if not self._refused_while_locked():
+            text = self.document.undo_stack.undoText()
             self.document.undo_stack.undo()
+            if text:  # else the status bar kept saying "Deleted conv2 ..." after conv2 came back
+                self._show_status(f"Undid: {text}")
 
     def redo(self):
         if not self._refused_while_locked():
+            text = self.document.undo_stack.redoText()
             self.document.undo_stack.redo()
+            if text:
+                self._show_status(f"Redid: {text}")
 
     def _refused_while_locked(self):
         reason = self.document.locked_reason

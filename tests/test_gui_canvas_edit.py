@@ -95,11 +95,14 @@ def test_delete_middle_layer_reconnects_and_undo_redo_by_keys(window, qtbot):
     qtbot.waitUntil(lambda: "conv2" in doc.network.nodes, timeout=2000)
     assert doc.graph_config() == before and edges(doc) == old_edges
     assert set(scene.links) == old_edges
+    # the status bar no longer claims conv2 is deleted
+    assert window.statusBar().currentMessage() == "Undid: Delete conv2 (connect pool1 \u2192 relu2)"
     # both redo keys redo it
     for key, mods in ((Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier), (Qt.Key_Y, Qt.ControlModifier)):
         press(window, key, mods)
         qtbot.waitUntil(lambda: "conv2" not in doc.network.nodes, timeout=2000)
         assert doc.network.nodes["relu2"].inputs == ["pool1"] and ("pool1", "relu2") in scene.links
+        assert window.statusBar().currentMessage() == "Redid: Delete conv2 (connect pool1 \u2192 relu2)"
         doc.undo_stack.undo()
         assert doc.graph_config() == before
 
