@@ -378,3 +378,29 @@ def test_palette_double_click_with_a_link_selected_puts_the_layer_into_it(window
     scene.links[(new[0], "relu3")].setSelected(True)
     window._add_layer_at_centre("Input")
     assert doc.network.nodes["relu3"].inputs == [new[0]] and len(doc.network.nodes) == n + 2
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in LENET.parent.glob("*.json")))
+def test_every_layer_of_every_preset_deletes_and_comes_back_exactly(qtbot, preset):
+    doc = NetworkDocument()
+    doc.load_dict(json.loads((LENET.parent / preset).read_text()))
+    sc = CanvasScene(doc)
+    messages = []
+    sc.message.connect(messages.append)
+    try:
+        before = doc.graph_config()
+        for name in list(doc.network.nodes):
+            fed = list(doc.network.nodes[name].inputs)
+            consumers = [n for n, nd in doc.network.nodes.items() if name in nd.inputs]
+            sc.select_node(name)
+            assert sc.delete_selection(), messages[-1:]
+            assert messages[-1].startswith(f"Deleted {name}")
+            if len(fed) == 1:  # a chain link: its input feeds what it fed
+                assert all(fed[0] in doc.network.nodes[c].inputs for c in consumers)
+            assert doc.undo_stack.undoText().startswith(f"Delete {name}")
+            doc.undo_stack.undo()
+            assert doc.graph_config() == before
+            assert set(sc.links) == {(s, n) for n, nd in doc.network.nodes.items() for s in nd.inputs}
+    finally:
+        sc.clear()
+        doc.undo_stack.clear()

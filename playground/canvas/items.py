@@ -346,7 +346,9 @@ class LinkItem(QGraphicsPathItem):
         self._hover = False
         self._drop_target = False
         self._arrow = QPolygonF()
-        self.setToolTip(f"{src.name} \u2192 {dst.name}  (select and press Delete to remove)")
+        self.setToolTip(f"{src.name} \u2192 {dst.name}  (select and press Delete to remove; drop a layer "
+                        "from the palette on it, or double-click one while it is selected, to put the "
+                        "layer in between)")
         src.links.append(self)
         dst.links.append(self)
         self.update_path()
