@@ -95,6 +95,7 @@ def test_delete_middle_layer_reconnects_and_undo_redo_by_keys(window, qtbot):
     qtbot.waitUntil(lambda: "conv2" in doc.network.nodes, timeout=2000)
     assert doc.graph_config() == before and edges(doc) == old_edges
     assert set(scene.links) == old_edges
+    assert scene.selected_node_names() == ["conv2"]  # given back selected, as it was taken
     # the status bar no longer claims conv2 is deleted
     assert window.statusBar().currentMessage() == "Undid: Delete conv2 (connect pool1 \u2192 relu2)"
     # both redo keys redo it
@@ -129,6 +130,7 @@ def test_deleting_several_layers_in_a_row_connects_across_them(scene):
     assert doc.undo_stack.undoText() == "Delete conv2, pool2, relu2 (connect pool1 \u2192 flatten)"
     doc.undo_stack.undo()
     assert doc.graph_config() == before
+    assert sorted(sc.selected_node_names()) == ["conv2", "pool2", "relu2"]
     # two separate gaps in one delete: each closed
     sc.clearSelection()
     for n in ("relu1", "relu3"):

@@ -66,6 +66,9 @@ class CanvasScene(QGraphicsScene):
         self._temp_link = None
         self._last_selected = None
         self._drop_link = None  # the link a palette drag is over (highlighted)
+        #: [(undo command, names)]: what a delete took away, selected again when it is undone
+        self._reselect = []
+        self._undo_index = document.undo_stack.index()
         self.setSceneRect(-2000, -2000, 6000, 5000)
         self.setBackgroundBrush(QColor("#f4f6f9"))
         d = document
@@ -78,6 +81,7 @@ class CanvasScene(QGraphicsScene):
         d.node_moved.connect(self._on_node_moved)
         d.changed.connect(self.refresh_info)
         self.selectionChanged.connect(self._on_selection_changed)
+        d.undo_stack.indexChanged.connect(self._on_undo_index)
         self.rebuild()
 
     # -- background grid -------------------------------------------------------------------------
@@ -101,6 +105,8 @@ class CanvasScene(QGraphicsScene):
     # -- mirroring the document ------------------------------------------------------------------
     def rebuild(self):
         """Drop every item and mirror the whole document again (after new/open)."""
+        self._reselect.clear()
+        self._undo_index = self.document.undo_stack.index()
         self._link_src = None
         self._temp_link = None
         self._drop_link = None
@@ -448,8 +454,27 @@ class CanvasScene(QGraphicsScene):
 
         if not self._try(self.document.edit_graph, text, mutate):
             return False
+        stack = self.document.undo_stack
+        self._reselect = self._reselect[-50:] + [(stack.command(stack.index() - 1), order)]
         self.message.emit(self._deleted_message(verb, order, made, orphans, n_inputs))
         return True
+
+    def _on_undo_index(self, index):
+        """An undone delete gives back its layers selected (the inspector shows the one)."""
+        previous, self._undo_index = self._undo_index, index
+        if index >= previous or not self._reselect:
+            return
+        try:
+            undone = self.document.undo_stack.command(index)
+        except RuntimeError:  # the stack is going away with its window
+            return
+        for cmd, names in self._reselect:
+            if cmd is undone:
+                self.clearSelection()
+                for n in names:
+                    if n in self.nodes:
+                        self.nodes[n].setSelected(True)
+                break
 
     def _deleted_message(self, verb, order, made, orphans, n_inputs):
         past = {"Delete": "Deleted", "Cut": "Cut"}.get(verb, verb)
