@@ -81,6 +81,8 @@ class DataOptionsForm(QObject):
             self.labels[spec.name] = label
             row = self.form.getWidgetPosition(self.anchor)[0] + len(self.widgets)
             self.form.insertRow(row, label, w)
+            label.show()  # at once (a layout shows a new child of a shown widget only later)
+            w.show()
 
     def _make_widget(self, spec):
         tip = rich(spec.help)

@@ -269,6 +269,7 @@ class EvaluationPanel(QWidget):
                                "bias": "Bias and variance"}
         self.pages = QStackedWidget()
         self.page_bar.currentChanged.connect(self.pages.setCurrentIndex)
+        self.page_bar.currentChanged.connect(self._update_titles)
         self.layout_mode = None
         self._relayout_pending = False
         lay = QVBoxLayout(self)
@@ -336,9 +337,6 @@ class EvaluationPanel(QWidget):
             row.setContentsMargins(0, 4, 0, 0)
             for key in group:
                 sec = self.sections[key]
-                if hasattr(sec, "title"):
-                    # a page of its own (or beside the titled diagnosis): the page's tab names it
-                    sec.title.setVisible(len(group) > 1 and "confusion" in group)
                 # side by side, each table as wide as its columns and the diagnosis takes the rest
                 # (no minimum widths: they would widen the window past a small screen)
                 if key != "bias":
@@ -359,11 +357,33 @@ class EvaluationPanel(QWidget):
             for i, group in enumerate(self.LAYOUTS[mode]):
                 if shown in group:
                     self.page_bar.setCurrentIndex(i)
+        self._update_titles()
 
     def relayout(self):
         """Choose the layout for the panel's width now (also done after a resize and a report)."""
         self._relayout_pending = False
         self._arrange(self._choose_mode(self.width()))
+        self._update_titles()
+
+    def _table_height(self, table):
+        """The height ``table`` needs to show every row."""
+        return (table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+                + sum(table.rowHeight(i) for i in range(table.rowCount())))
+
+    def _update_titles(self):
+        """A table's title line shows when the table shares its page with the other table (on a page
+        of its own, or beside the titled diagnosis, the page's tab names it), and only when the page
+        is tall enough for the title and every row (on a short dock the rows matter more; the
+        table's tooltip says the same)."""
+        if self.layout_mode is None:
+            return
+        group = self.LAYOUTS[self.layout_mode][max(self.page_bar.currentIndex(), 0)]
+        page_h = self.pages.height()
+        for key in ("confusion", "scores"):
+            sec = self.sections[key]
+            table = self.confusion if key == "confusion" else self.scores
+            room = page_h - 4 - sec.title.sizeHint().height() - 6 >= self._table_height(table)
+            sec.title.setVisible("confusion" in group and "scores" in group and (room or table.rowCount() == 0))
 
     def _schedule_relayout(self):
         if not self._relayout_pending:
