@@ -328,6 +328,19 @@ class _WideWindows:
             cols[...] = win
             yield a, z, cols.reshape(c * kh * kw, z - a, lw)
 
+    def weight_gradient(self, dy, f, wo):
+        """dW (F, C*kh*kw) = sum over samples of dy on the wide rows times the windows, made block
+        by block (dy goes onto the wide rows a block at a time too; the extra columns stay zero)."""
+        dW = np.zeros((f, self.xpf.shape[1] * self.kh * self.kw), dtype=dy.dtype)
+        dyb = None
+        for a, z, blk in self.blocks():
+            if dyb is None:
+                dyb = np.zeros((z - a, f, dy.shape[2], self.wp), dtype=dy.dtype)
+            part = dyb[:z - a]
+            part[:, :, :, :wo] = dy[a:z]
+            dW += np.matmul(part.reshape(z - a, f, self.lw), blk.transpose(1, 2, 0)).sum(axis=0)
+        return dW
+
 
 def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     """dW (F, C*kh*kw), db (F,), and dx (N, C, H, W) (or None) for the forward that made ``cols``
@@ -341,17 +354,19 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
     db = dy.sum(axis=(0, 2, 3))
     wide = sh == 1 and sw == 1
     lw = ho * wp if wide else ho * wo
+    dyf = dW = None
+    if isinstance(cols, _WideWindows):
+        dW = cols.weight_gradient(dy, f, wo)
+        if not need_dx:
+            return dW, db, None
     if wide:
         dyn = np.zeros((n, f, ho, wp), dtype=dy.dtype)
         dyn[:, :, :, :wo] = dy
         dyn = dyn.reshape(n, f, lw)
     else:
         dyn = np.ascontiguousarray(dy).reshape(n, f, lw)
-    dyf = None
-    if isinstance(cols, _WideWindows):
-        dW = np.zeros((f, k), dtype=dy.dtype)
-        for a, z, blk in cols.blocks():
-            dW += np.matmul(dyn[a:z], blk.transpose(1, 2, 0)).sum(axis=0)
+    if dW is not None:  # (made from the _WideWindows above)
+        pass
     elif k <= 32:
         # few weights per filter: per-sample products summed (one flat GEMM with a huge inner
         # dimension is slow in OpenBLAS)
