@@ -135,7 +135,10 @@ class GraphEditCommand(QUndoCommand):
 #: how a settings key reads in Edit > Undo ...
 _SETTING_NAMES = {"lr": "learning rate", "batch_size": "batch size", "loss": "cost", "name": "data set",
                   "clip_norm": "gradient clipping", "early_stopping": "early stopping", "beta": "beta",
-                  "dev": "dev split", "test": "test split", "augment": "augmentation"}
+                  "dev": "dev split", "test": "test split", "augment": "augmentation",
+                  # data-set options (engine.data declares them)
+                  "n": "samples", "per_class": "images per digit", "train_ratio": "train ratio",
+                  "max_len": "longest word", "tx": "input length", "path": "MNIST files"}
 
 
 def settings_change_text(before, after, what):

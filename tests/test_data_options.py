@@ -76,6 +76,13 @@ def test_documents_mean_what_they_meant():
     a = load_dataset({"name": "circle", "options": {"noise": 0.1}})
     b = load_dataset({"name": "circle", "options": {"noise": 10}})
     assert (a.y_train == b.y_train).all() and a.info["noise"] == b.info["noise"] == pytest.approx(0.1)
+    # a fraction train ratio (0.6) is the same 60 % as a percentage, and both are accepted
+    for ratio in (0.6, 60):
+        cfg = {"name": "xor", "options": {"train_ratio": ratio}}
+        assert validate_data(cfg)["options"] == {"train_ratio": ratio}
+        assert load_dataset(cfg).sizes()[2] == 200
+    with pytest.raises(DataError, match="between 1 and 99"):
+        validate_data({"name": "xor", "options": {"train_ratio": 0.005}})
     noise = dict((s.name, s) for s in dataset_options("circle"))["noise"]
     assert noise.display_value(0.1) == pytest.approx(10) and noise.display_value(25) == 25
 

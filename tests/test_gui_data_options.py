@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox  # noqa: E402
 
 from gui_support import close_window, shown_window  # noqa: E402
@@ -66,6 +67,15 @@ def test_the_form_shows_the_declared_options_of_each_data_set(window):
     c.dataset.setCurrentText("mnist")
     assert "download" not in form.widgets  # the Download button fetches it in a thread
     assert not any(isinstance(w, QCheckBox) for w in form.widgets.values())
+    assert form.widgets["path"].text() == "the cache folder"
+    # your copy's path (the "Use files..." button) goes into the document; a long one is elided
+    long_path = "/data/" + "very_long_folder_name/" * 12 + "mnist.npz"
+    c.set_data_options({"path": long_path})
+    assert win.document.data["options"] == {"path": long_path}
+    label = form.widgets["path"]
+    assert "\u2026" in label.text() and label.fontMetrics().horizontalAdvance(label.text()) <= 200
+    assert long_path in label.toolTip()
+    assert "MNIST" in c.dataset.itemData(c.dataset.findText("mnist"), Qt.ToolTipRole)
     # the old rows are gone from the form (no stale widgets left in the layout)
     form_layout = c.data_options.form
     labels = [form_layout.itemAt(r, form_layout.ItemRole.LabelRole) for r in range(form_layout.rowCount())]
@@ -84,13 +94,15 @@ def test_option_split_and_seed_edits_go_into_the_document_undoably(qtbot, window
     assert dock.splits.info["noise"] == pytest.approx(0.3)  # loaded with the new option
     c.data_options.widgets["n"].setValue(400)
     assert doc.data["options"]["n"] == 400 and sum(dock.splits.sizes()) == 400
+    assert doc.undo_stack.undoText() == "Set samples to 400"
     c.data_options.widgets["train_ratio"].setValue(60)
     assert doc.data["options"]["train_ratio"] == 60
     assert dock.splits.sizes()[2] == round(0.4 * 400)  # 60 % train: the rest is the test set
+    assert not c.test.isEnabled() and "test 40 %" in c.split_label.text()  # the ratio decides it
     c.data_options.widgets["train_ratio"].setValue(0)  # back to "use the split": the key goes
-    assert "train_ratio" not in doc.data["options"]
+    assert "train_ratio" not in doc.data["options"] and doc.undo_stack.undoText() == "Turn train ratio off"
     c.data_seed.setValue(7)
-    assert doc.data["seed"] == 7
+    assert doc.data["seed"] == 7 and doc.undo_stack.undoText() == "Set data seed to 7"
     c.dev.setValue(20)
     assert doc.data["split"] == {"dev": 0.2, "test": 0.2} and dock.splits.sizes() == (240, 80, 80)
     # every edit is one undo step, and undo shows the old values in the form again

@@ -128,7 +128,7 @@ class OptionSpec:
             value = int(value)
         lo = -math.inf if self.lo is None else self.lo
         hi = math.inf if self.hi is None else self.hi
-        if not lo <= value <= hi:
+        if not lo <= self.display_value(value) <= hi:  # a percentage's range is in percent (0.5 = 50 %)
             raise DataError(f"option '{self.name}'{where} must be between {self.lo:g} and {self.hi:g}"
                             f"{' (a percentage)' if self.kind == 'percent' else ''}, got {value!r}")
         return value

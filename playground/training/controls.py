@@ -175,7 +175,12 @@ class TrainingControls(QWidget):
         try:
             from engine.data import dataset_names
 
-            self.dataset.addItems(list(dataset_names()))
+            from engine.data import DATASET_DESCRIPTIONS
+
+            for i, name in enumerate(dataset_names()):
+                self.dataset.addItem(name)
+                if DATASET_DESCRIPTIONS.get(name):
+                    self.dataset.setItemData(i, DATASET_DESCRIPTIONS[name], Qt.ToolTipRole)
         except Exception:  # noqa: BLE001 - the list is a convenience
             pass
         self.dev = _dspin(0, 90, 0, 5, TIPS["dev"])
@@ -525,8 +530,8 @@ class TrainingControls(QWidget):
         """Lock the data settings while a run trains on them."""
         for w in (self.dataset, self.dev, self.data_seed):
             w.setEnabled(on)
-        self.test.setEnabled(on and self.dataset.currentText() != "mnist")
         self.data_options.set_editable(on)
+        self._update_visibility()  # the test share: editable unless MNIST or a train ratio decides it
 
     def _update_visibility(self):
         kind = self.optimizer.currentText()
@@ -569,11 +574,25 @@ class TrainingControls(QWidget):
         else:
             self.batch_kind.setText("mini-batch gradient descent")
         mnist = self.dataset.currentText() == "mnist"
-        self.test.setEnabled(not mnist)  # MNIST keeps its own 10,000 test digits
+        ratio = self._train_ratio()
+        self.test.setEnabled(not mnist and ratio is None and self.dataset.isEnabled())  # MNIST keeps its own test set
         if mnist:
             self.split_label.setText(f"train {100 - self.dev.value():.0f} % of 60,000; test: MNIST's own 10,000")
+        elif ratio is not None:  # the toy sets' "ratio of training to test data" replaces the test share
+            train = ratio * (100 - self.dev.value()) / 100
+            self.split_label.setText(f"train {train:.0f} %, dev {ratio - train:.0f} %, test {100 - ratio:.0f} % "
+                                     f"(train ratio {ratio:.0f} %)")
         else:
             self.split_label.setText(f"train {max(0.0, 100 - self.dev.value() - self.test.value()):.0f} %")
+
+    def _train_ratio(self):
+        """The toy sets' train_ratio option in percent, or None when it is not set."""
+        if "train_ratio" not in self.data_options.widgets:
+            return None
+        v = self.data_options.widget_value("train_ratio")
+        if v is None:
+            return None
+        return v * 100.0 if 0 < v < 1 else float(v)
 
     def _on_optimizer_changed(self, kind):
         if not self._loading:

@@ -10,13 +10,15 @@ user did not touch keep the document's own value and spelling (a noise of 0.1 st
 
 import math
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QSpinBox
 
 from ..canvas.help_texts import rich
 
 #: QSpinBox holds a C int
 _INT_MAX = 2**31 - 1
+#: widest a path is shown (pixels)
+PATH_WIDTH = 200
 
 
 def _specs(name):
@@ -47,6 +49,7 @@ class DataOptionsForm(QObject):
         self._name = None
         self._options = {}
         self._loading = False
+        self._editable = True
         self.specs = {}
         self.widgets = {}
         self.labels = {}
@@ -117,12 +120,12 @@ class DataOptionsForm(QObject):
             w.currentIndexChanged.connect(self._on_changed)
         elif spec.kind == "path":
             w = QLabel()
-            w.setWordWrap(True)
             w.setStyleSheet("color: #555;")
         else:
             return None  # free text: edit it in the document
         w.setToolTip(tip)
         w.setObjectName(f"data_option_{spec.name}")
+        w.setEnabled(self._editable)  # rows built while a run trains (an undo) stay locked too
         return w
 
     def _shown(self, spec, value):
@@ -150,7 +153,10 @@ class DataOptionsForm(QObject):
                 i = w.count() - 1
             w.setCurrentIndex(max(i, 0))
         elif isinstance(w, QLabel):
-            w.setText(str(shown) if shown else spec.none_text or "not set")
+            # a long path has no place to wrap: elided in the middle (the tooltip has it whole), so
+            # it never widens the settings column
+            text = str(shown) if shown else spec.none_text or "not set"
+            w.setText(w.fontMetrics().elidedText(text, Qt.ElideMiddle, PATH_WIDTH))
             w.setToolTip(rich(spec.help + (f" Now: {shown}" if shown else "")))
 
     # -- view -> model -----------------------------------------------------------------------------
@@ -192,6 +198,7 @@ class DataOptionsForm(QObject):
         return out
 
     def set_editable(self, on):
+        self._editable = bool(on)
         for w in self.widgets.values():
             w.setEnabled(on)
 

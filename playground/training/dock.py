@@ -369,6 +369,7 @@ class TrainingDock(QDockWidget):
         if self.worker is not None and self.worker.isRunning():
             self.stop(wait=True)
         self._runs_on_weights = False  # another network (or the same one opened again)
+        self.controls.show_data_error("")  # a refused edit of the previous document
         self._clear_tints()  # the canvas rebuilt its nodes
         self._load_controls()
         self.splits, self._splits_key = None, None
@@ -480,7 +481,13 @@ class TrainingDock(QDockWidget):
             return
         self.controls.show_data_error("")
         if hasattr(self.doc, "set_data"):
-            self.doc.set_data(data)
+            before = self.doc.data or {}
+            if hasattr(self.doc, "undo_stack") and {k for k in set(before) | set(data)
+                                                    if before.get(k) != data.get(k)} == {"seed"}:
+                # the training settings have a "seed" too: say which one this undo step sets
+                self.doc.set_data(data, text=f"Set data seed to {data['seed']}")
+            else:
+                self.doc.set_data(data)
         else:
             self.doc.data = data
         if not hasattr(self.doc, "data_changed"):
