@@ -5,7 +5,10 @@
     >>> splits.x_train.shape[1:]
     (2,)
 
-Other parts of the engine add their data sets with :func:`register_dataset`.
+Other parts of the engine add their data sets with :func:`register_dataset`, and declare the
+options a data set takes with :class:`OptionSpec` (``register_dataset(..., options=...)`` or
+:func:`declare_options`): the window builds its data form from them, and :func:`validate_data`
+checks a document's "data" dict against them without loading anything.
 """
 
 from .base import (  # noqa: F401

@@ -572,7 +572,8 @@ class EvaluationPanel(QWidget):
 
     def _fill(self, report, which):
         names = [class_label(c["name"]) for c in report["classes"]]
-        short = [n if len(n) <= 10 else n[:9] + "." for n in names]
+        # headers a little shortened for long class names ("orange (-1)" stays whole)
+        short = [n if len(n) <= 12 else n[:11] + "\u2026" for n in names]
         cm = np.asarray(report["confusion_matrix"])
         k = len(names)
         self.confusion.clear()
