@@ -142,6 +142,9 @@ COMBOS = [
     dict(kernel_size=4, stride=1, padding="same", dilation=1),
     dict(kernel_size=(3, 2), stride=1, padding=(3, 2), dilation=1),
     dict(kernel_size=1, stride=1, padding="valid", dilation=1),
+    # one column (or one row) of taps: the shift kernels' single stacked copy
+    dict(kernel_size=(3, 1), stride=1, padding="valid", dilation=1),
+    dict(kernel_size=(1, 3), stride=1, padding="same", dilation=(1, 2)),
 ]
 
 
