@@ -274,14 +274,24 @@ def _conv_forward(x, wmat, bias, geo, pads, dest=None):
             # block's windows are multiplied while they are still in the core's cache, and none are
             # kept: backward rebuilds them the same way (_WideWindows)
             windows = _WideWindows(xpf, kh, kw, dh, dw, wp, lw)
-            y = np.empty((n, f, ho, wo), dtype=x.dtype) if dest is None else dest
+            if dest is None:
+                # the products go straight into wide rows and y is the view of their first Wo
+                # columns (not C-contiguous): no copy of y (LeNet-5's first layer 0.53 -> 0.46 ms;
+                # a max pool or ReLU next reads the view as fast as a compact array)
+                wide = np.empty((n, f, ho, wp), dtype=x.dtype)
+                for a, z, blk in windows.blocks():
+                    part = wide[a:z].reshape(z - a, f, lw)
+                    np.matmul(wmat, blk.transpose(1, 0, 2), out=part)
+                    if bias is not None:  # (while the block is in cache)
+                        part += bias[:, None]
+                return wide[:, :, :, :wo], windows
             for a, z, blk in windows.blocks():
                 out = np.matmul(wmat, blk.transpose(1, 0, 2)).reshape(z - a, f, ho, wp)[:, :, :, :wo]
                 if bias is None:
-                    y[a:z] = out
-                else:  # (the block is still in cache: one pass instead of a second one over y)
-                    np.add(out, bias[:, None, None], out=y[a:z])
-            return y, windows
+                    dest[a:z] = out
+                else:  # (the block is still in cache: one pass instead of a second one over dest)
+                    np.add(out, bias[:, None, None], out=dest[a:z])
+            return dest, windows
         win = as_strided(xpf, shape=(c, kh, kw, n, lw),
                          strides=(xpf.strides[1], dh * wp * es, dw * es, xpf.strides[0], es), writeable=False)
         cols = np.empty((c, kh, kw, n, lw), dtype=x.dtype)
