@@ -247,7 +247,9 @@ BLOCKED_WINDOWS = True
 
 
 def _conv_forward(x, wmat, bias, geo, pads, dest=None):
-    """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) (C-contiguous) and the im2col matrix.
+    """Convolve a batch x (N, C, H, W): returns y (N, F, Ho, Wo) and the im2col matrix (or the
+    _WideWindows that rebuild it). y is C-contiguous except for few filters on few channels with
+    stride 1, where it is a view of the first Wo columns of wide rows.
 
     Stride 1 (the common case) uses "wide rows": the padded images are flattened to (N, C, Hp*Wp)
     and each window offset (u, v) becomes one contiguous slice of length Ho*Wp (outputs are computed
