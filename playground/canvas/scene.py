@@ -350,7 +350,10 @@ class CanvasScene(QGraphicsScene):
             return link
         if self._drop_link is not None and self._drop_link.scene() is self:
             self._drop_link.set_drop_target(False)
+        left = self._drop_link is not None and link is None
         self._drop_link = link
+        if left:  # off the link (or the drag left, or dropped elsewhere): the hint no longer holds
+            self.message.emit("")
         if link is not None:
             link.set_drop_target(True)
             self.message.emit(f"Drop to put the {type_name} between {link.key[0]} and {link.key[1]}")

@@ -188,6 +188,9 @@ class TrainingControls(QWidget):
         self.test = _dspin(0, 90, 0, 5, TIPS["test"])
         self.test.setSuffix(" % test")
         self.split_label = QLabel()
+        # wraps: with a train ratio or MNIST the line is longer than the settings column is wide at
+        # 1280 px (one unbreakable line gave the column a horizontal scroll bar and cut the spin boxes)
+        self.split_label.setWordWrap(True)
         self.data_seed = QSpinBox()
         self.data_seed.setRange(0, 2**31 - 1)
         self.data_seed.setToolTip(TIPS["data_seed"])
@@ -581,7 +584,7 @@ class TrainingControls(QWidget):
         elif ratio is not None:  # the toy sets' "ratio of training to test data" replaces the test share
             train = ratio * (100 - self.dev.value()) / 100
             self.split_label.setText(f"train {train:.0f} %, dev {ratio - train:.0f} %, test {100 - ratio:.0f} % "
-                                     f"(train ratio {ratio:.0f} %)")
+                                     f"(the train ratio {ratio:.0f} % sets the test share)")
         else:
             self.split_label.setText(f"train {max(0.0, 100 - self.dev.value() - self.test.value()):.0f} %")
 
