@@ -113,3 +113,72 @@ def test_the_drop_hint_goes_when_the_drag_leaves_the_link(window):
     view.dropEvent(QDropEvent(pt, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert len(doc.network.nodes) == n + 1 and doc.network.nodes["relu3"].inputs == ["fc1"]
     assert "between fc1 and relu3" not in status()
+
+
+def test_a_refusal_message_goes_when_undo_changes_the_data(window):
+    """'Not applied: dev (0.9) ...' stayed under the data settings after Ctrl+Z had put other
+    values into the form: it spoke of an edit that was no longer on screen."""
+    win = window("spiral")
+    c = win.training_dock.controls
+    doc = win.document
+    c.data_options.widgets["noise"].setValue(35)
+    assert doc.data["options"]["noise"] == 35
+    c.dev.setValue(90)
+    assert c.data_error.isVisible() and "Not applied" in c.data_error.text()
+    assert doc.data["split"]["dev"] == 0.1 and c.dev.value() == 10
+    win.undo()
+    assert doc.data["options"]["noise"] == 0 and c.data_options.widgets["noise"].value() == 0
+    assert not c.data_error.isVisible()
+
+
+def _open_with_options(win, tmp_path, options):
+    import json
+
+    d = json.loads((PRESETS / "spiral.json").read_text())
+    d["data"]["options"] = options
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(d))
+    assert win.open_file(str(path))
+
+
+@pytest.mark.parametrize("options", [{"noise": 500}, {"n": 5}, {"noise": 0.1, "foo": 1}])
+def test_a_document_with_bad_data_options_can_still_be_edited_and_mended(window, tmp_path, options):
+    """A document whose data options are already out of range (edited by hand) could not take any
+    data edit: a new data seed was refused because of the noise of 500 that was there before
+    (and the form, which shows the nearest valid value, gave no way to see why). An edit that does
+    not add a problem goes in; the status keeps saying what is wrong; mending the value works."""
+    win = window()
+    dock = win.training_dock
+    c, doc = dock.controls, win.document
+    _open_with_options(win, tmp_path, options)
+    bad = next(iter(options))
+    assert bad in dock.status.text()  # the dock says what is wrong with the document's data
+    c.data_seed.setValue(5)
+    assert doc.data["seed"] == 5 and not c.data_error.isVisible()
+    assert doc.data["options"] == options  # the bad value is not changed behind the user's back
+    assert bad in dock.status.text()
+    # an edit that makes it worse is still refused
+    c.dev.setValue(90)
+    assert doc.data["split"]["dev"] == 0.1 and c.data_error.isVisible()
+    # mending it through the form
+    if bad == "foo":
+        c.dataset.setCurrentText("circle")
+        assert doc.data["options"] == {}
+    else:
+        c.data_options.widgets[bad].setValue(40 if bad == "noise" else 300)
+        assert doc.data["options"][bad] == (40 if bad == "noise" else 300)
+    assert "train" in dock.status.text() and not c.data_error.isVisible()
+    win.undo()
+    assert doc.data["options"] == options and doc.data["seed"] == 5
+
+
+def test_a_value_the_form_cannot_show_is_kept_until_edited(window, tmp_path):
+    """n: 'many' shows as the spin box's minimum (10); any other data edit wrote that 10 into the
+    document as if the user had chosen it."""
+    win = window()
+    c, doc = win.training_dock.controls, win.document
+    _open_with_options(win, tmp_path, {"n": "many", "noise": 20})
+    c.data_options.widgets["noise"].setValue(30)
+    assert doc.data["options"] == {"n": "many", "noise": 30}
+    c.data_options.widgets["n"].setValue(200)
+    assert doc.data["options"] == {"n": 200, "noise": 30}

@@ -50,6 +50,7 @@ class DataOptionsForm(QObject):
         self._options = {}
         self._loading = False
         self._editable = True
+        self._initial = {}
         self.specs = {}
         self.widgets = {}
         self.labels = {}
@@ -65,6 +66,9 @@ class DataOptionsForm(QObject):
                 self._rebuild(name)
             for key, w in self.widgets.items():
                 self._set_widget(self.specs[key], w, self._options.get(key))
+            # what each widget shows now: a widget still showing it is untouched (a value it cannot
+            # show, such as n: "many" or a noise of 500, shows as a limit and must not replace it)
+            self._initial = {key: self.widget_value(key) for key in self.widgets}
         finally:
             self._loading = False
 
@@ -181,15 +185,9 @@ class DataOptionsForm(QObject):
     def options(self):
         """The options dict the form shows: the document's, with the values the user changed."""
         out = dict(self._options)
-        for key, spec in self.specs.items():
+        for key in self.specs:
             new = self.widget_value(key)
-            old_shown = self._shown(spec, self._options.get(key))
-            if isinstance(self.widgets[key], (QSpinBox, QDoubleSpinBox)) and old_shown is not None:
-                w = self.widgets[key]
-                old_shown = min(max(old_shown, w.minimum()), w.maximum())
-                if isinstance(w, QSpinBox):
-                    old_shown = int(round(old_shown))
-            if new == old_shown or (new is None and old_shown is None):
+            if key in self._initial and new == self._initial[key]:
                 continue  # untouched: the document's own value (or its absence) stays
             if new is None:
                 out.pop(key, None)

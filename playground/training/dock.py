@@ -403,6 +403,8 @@ class TrainingDock(QDockWidget):
         self._load_controls()
 
     def _on_doc_data_changed(self):
+        # an undo, redo or another edit put other values in: a refusal shown before is stale
+        self.controls.show_data_error("")
         self._load_controls()
         self._load_data()
 
@@ -499,11 +501,13 @@ class TrainingDock(QDockWidget):
         set), it is also loaded, so e.g. a split that leaves nothing to train on is refused before it
         reaches the document. Another data set is taken as is (MNIST may not be downloaded yet: the
         status then says what to do), and so is any edit while the document's data cannot be loaded
-        (the status says why; the edit may be what mends it)."""
+        (the status says why; the edit may be what mends it). A fault the document had before the
+        edit (a value out of range in a file edited by hand) is not held against an edit that keeps
+        it: the status says what is wrong, and the form may be how the user mends it."""
         from engine.data import load_dataset, validate_data
 
         try:
-            validate_data(data)
+            validate_data(self._without_old_faults(data))
             if data.get("name") == (self.doc.data or {}).get("name") and self.splits is not None:
                 key = repr(sorted(data.items(), key=lambda kv: kv[0]))
                 if key != self._splits_key:
@@ -511,6 +515,34 @@ class TrainingDock(QDockWidget):
         except EngineError as exc:
             return str(exc)
         return ""
+
+    def _without_old_faults(self, data):
+        """``data`` for checking: the option values, seed and split it keeps unchanged from the
+        document that are themselves invalid are left out (the loader's defaults take their place)."""
+        from engine.data.base import check_dataset_options, check_seed, check_split
+
+        old = self.doc.data or {}
+        if not isinstance(data, dict) or data.get("name") != old.get("name"):
+            return data
+        probe = dict(data)
+
+        def bad(check, *args):
+            try:
+                check(*args)
+            except (EngineError, TypeError, ValueError):
+                return True
+            return False
+
+        opts, old_opts = data.get("options"), old.get("options")
+        if isinstance(opts, dict) and isinstance(old_opts, dict):
+            probe["options"] = {k: v for k, v in opts.items()
+                                if not (k in old_opts and old_opts[k] == v
+                                        and bad(check_dataset_options, data.get("name"), {k: v}))}
+        if "seed" in data and data.get("seed") == old.get("seed") and bad(check_seed, data["seed"]):
+            probe.pop("seed")
+        if "split" in data and data.get("split") == old.get("split") and bad(check_split, data["split"]):
+            probe.pop("split")
+        return probe
 
     def _on_lr_edited(self, lr):
         if self.worker is not None and self.worker.isRunning():
