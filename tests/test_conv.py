@@ -518,3 +518,39 @@ def test_blocked_windows_match_the_whole_im2col_matrix(combo, monkeypatch):
         np.testing.assert_allclose(dx, ref[1], rtol=1e-12, atol=1e-12, err_msg=str(key))
         for k in grads:
             np.testing.assert_allclose(grads[k], ref[2][k], rtol=1e-12, atol=1e-12, err_msg=f"{key} {k}")
+
+
+@pytest.mark.parametrize("combo", [c for c in COMBOS if c["stride"] in (1, (1, 1)) and c["kernel_size"] != 1])
+@pytest.mark.parametrize("innermost", [False, True])
+def test_shift_kernels_with_one_grid_per_image_or_per_batch(combo, innermost, monkeypatch):
+    """The shift kernels' two layouts (samples outermost, one grid per image; or innermost, one
+    grid for the batch) give the nested-loop reference's outputs and the same gradients."""
+    import engine.layers.conv as conv
+
+    if not conv.blas.AVAILABLE:
+        pytest.skip("no direct BLAS binding here: the shift kernels are off")
+    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS_WHOLE", 1)
+    monkeypatch.setattr(conv, "SAMPLES_INNERMOST_BELOW", 10.0 if innermost else 0.0)
+    rng = np.random.default_rng(11)
+    shape = (2, 7, 8)
+    x = rng.standard_normal((4,) + shape)
+    layer = Conv2D(filters=3, **combo)
+    layer.build([shape], rng, np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    y = layer.forward(x, training=True)
+    plan = layer._cache[0][0]
+    assert isinstance(plan, conv._ShiftPlan) and plan.group == (4 if innermost else 1)
+    _, pads = layer._geometry(shape)
+    ref = conv_reference(x, layer.params["W"], layer.params["b"], layer.stride, pads, layer.dilation)
+    np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-10)
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    # the adjoint: <dy, conv(x')> is linear in x', so dx . x' must equal dy . (conv(x') - bias)
+    x2 = rng.standard_normal(x.shape)
+    y2 = conv_reference(x2, layer.params["W"], np.zeros(3), layer.stride, pads, layer.dilation)
+    np.testing.assert_allclose(np.sum(dx * x2), np.sum(dy * y2), rtol=1e-10)
+    # and dW: <dW, W'> = <dy, conv_W'(x)>
+    w2 = rng.standard_normal(layer.params["W"].shape)
+    y3 = conv_reference(x, w2, np.zeros(3), layer.stride, pads, layer.dilation)
+    np.testing.assert_allclose(np.sum(layer.grads["W"] * w2), np.sum(dy * y3), rtol=1e-10)
+    np.testing.assert_allclose(layer.grads["b"], dy.sum(axis=(0, 2, 3)), rtol=1e-10)

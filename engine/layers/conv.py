@@ -468,27 +468,33 @@ SHIFT_MIN_CHANNELS = 8
 SHIFT_MIN_CHANNELS_WHOLE = 4
 
 
+#: the shift kernels put the samples innermost (one grid for the whole batch) when that computes at
+#: most this fraction of the positions one grid per image computes (see _ShiftPlan)
+SAMPLES_INNERMOST_BELOW = 0.8
+
+
 class _ShiftPlan:
     """Index arithmetic of a stride-1 convolution computed on shifted windows of a padded buffer.
 
-    The batch is laid out channel-major and *batch-minor* as a (C, M*N) matrix: column m*N + n
-    holds sample n at grid position m, the grid being the padded image with rows of pitch
-    P = W + max(left, right) (the zero columns that end a row also serve as the next row's left
-    padding) and ``top`` zero rows before the first image row: pixel (h, w) sits at position
-    m = base + h*P + w, base = top*P + left, and every position that is not a pixel is zero.
-    Output pixel (i, j) sits at position i*P + j, and kernel tap (u, v) reads position
-    i*P + j + u*dh*P + v*dw, so for each tap "the input under that tap, for every output pixel of
-    every sample" is ONE column window of the buffer, shifted by (u*dh*P + v*dw)*N columns: a
-    strided view BLAS multiplies in place, with no im2col matrix.
+    The batch is laid out channel-major as a (C, columns) matrix over a grid: the padded image with
+    rows of pitch P = W + max(left, right) (the zero columns that end a row also serve as the next
+    row's left padding) and Q = H + max(top, bottom) rows (likewise between grids), pixel (h, w)
+    at grid position m = base + h*P + w with base = top*P + left, every other position zero. The
+    samples come in ``groups`` of ``G`` samples that share one grid, the G samples innermost:
+    column (g*Q*P + m)*G + s holds sample g*G + s at position m. Output pixel (i, j) sits at
+    position i*P + j and kernel tap (u, v) reads position i*P + j + u*dh*P + v*dw, so for each tap
+    "the input under that tap, for every output pixel of every sample" is ONE column window of the
+    buffer, shifted by (u*dh*P + v*dw)*G columns: a strided view BLAS multiplies in place, with no
+    im2col matrix. Positions that are not outputs are computed too and dropped (backward gives
+    them zero gradient).
 
-    The samples being innermost, all of them share one grid: the output positions run from 0 to
-    (Ho-1)*P + Wo - 1 and only the pitch's P - Wo extra columns per row are computed and dropped.
-    With the samples outermost (the layout this replaced: rows of images, one grid per image) the
-    rows between one image's last output row and the next image's first were computed too: LeNet-5's
-    6 -> 16 5x5 'valid' convolution of 14x14 maps computed 196 grid positions for 100 outputs per
-    image, against 136 this way, and its forward + backward went from 2.2 to 1.8 ms (A/B, 2 BLAS
-    threads). Moving the samples innermost costs one transposing copy each way, as cheap as the
-    copy onto the grid it replaces (the inner runs are N samples long either way).
+    G is 1 (one grid per image) or N (one grid for the batch, only the pitch's P - Wo extra
+    columns per row wasted), whichever computes fewer columns by enough (SAMPLES_INNERMOST_BELOW):
+    one grid per image also computes the rows between one image's last output row and the next
+    image's first. LeNet-5's 6 -> 16 5x5 'valid' convolution of 14x14 maps computes 196 positions
+    per 100 outputs with G = 1 against 136 with G = N (its step 5.49 -> 5.12 ms); for a 3x3 'same'
+    convolution of 16x16 maps it is 289 against 271 positions, and moving the samples innermost
+    costs more in copies than it saves (the residual block's step 24.3 -> 27 ms with G = N).
 
     The kw column taps are stacked: the buffer holds kw copies of the padded input shifted by
     0, dw, ..., (kw-1)*dw positions, rows ordered (v, c), so each kernel row u is ONE GEMM with inner
@@ -500,28 +506,49 @@ class _ShiftPlan:
     def __init__(self, x_shape, f, geo, pads):
         kh, kw, _, _, dh, dw, ho, wo = geo
         n, c, h, w = x_shape
-        (t, _), (l, r) = pads
+        (t, b), (l, r) = pads
         self.n, self.c, self.h, self.w, self.f = n, c, h, w, f
         self.kh, self.kw, self.dh, self.dw, self.ho, self.wo = kh, kw, dh, dw, ho, wo
-        self.pitch = max(w + max(l, r), wo)  # P: positions per grid row
-        self.base = t * self.pitch + l  # pixel (0, 0) sits at this position
-        self.cols = ((ho - 1) * self.pitch + wo) * n  # R: the output positions' columns
-        self.out_cols = ho * self.pitch * n  # whole output rows (for reshaping)
-        self.row_offsets = [u * dh * self.pitch * n for u in range(kh)]
-        # the stacked buffer's width: the last row window ends at R + (kh-1)*dh*P*N
+        p = self.pitch = max(w + max(l, r), wo)  # P: positions per grid row
+        q = self.rows = max(h + max(t, b), ho)  # Q: rows per grid
+        self.base = t * p + l  # pixel (0, 0) sits at this position
+        last = (ho - 1) * p + wo  # positions up to a grid's last output, + 1
+        one_each = (n - 1) * q * p + last
+        g = n if n > 1 and last * n <= SAMPLES_INNERMOST_BELOW * one_each else 1
+        self.group = g  # G: samples per grid
+        self.grids = n // g
+        self.cols = ((self.grids - 1) * q * p + last) * g  # R: the columns up to the last output
+        self.out_cols = self.grids * q * p * g  # whole grids (for reshaping)
+        self.row_offsets = [u * dh * p * g for u in range(kh)]
+        # the stacked buffer's width: the last row window ends at R + (kh-1)*dh*P*G
         self.span = self.cols + self.row_offsets[-1]
+        self.first_pixel = self.base * g
         # the padded input: the stacked copies' (kw-1)*dw extra positions, and all of the pixels
-        self.pixels = (self.base * n, (self.base + h * self.pitch) * n)
-        self.padded_cols = max(self.span + self.shift(kw - 1), self.pixels[1])
+        self.padded_cols = max(self.span + self.shift(kw - 1), self.first_pixel + self.out_cols)
 
     def shift(self, v):
         """Columns between the buffer's copy for column tap v and the padded input."""
-        return v * self.dw * self.n
+        return v * self.dw * self.group
 
-    def _pixels(self, a, rows, width):
-        """The (C', rows, width, N) pixel grid of a (C', ...) buffer's pixel columns."""
-        return a[:, self.pixels[0]:self.pixels[0] + rows * self.pitch * self.n].reshape(
-            a.shape[0], rows, self.pitch, self.n)[:, :, :width]
+    def _grids(self, a, start):
+        """Columns [start, start + out_cols) of a (C', ...) array as (C', grids, Q, P, G)."""
+        return a[:, start:start + self.out_cols].reshape(a.shape[0], self.grids, self.rows, self.pitch, self.group)
+
+    def _to_grids(self, a):
+        """a (N, C', H', W') as (C', grids, H', W', G), the order of the grids' columns (a view
+        for G = 1; for G = N the channels-first copy then a view, see _channels_first)."""
+        if self.group == 1:
+            return a.transpose(1, 0, 2, 3)[:, :, :, :, None]
+        ac = _channels_first(a)
+        return ac.reshape(ac.shape[0], self.grids, self.group, ac.shape[2], ac.shape[3]).transpose(0, 1, 3, 4, 2)
+
+    def _from_grids(self, a):
+        """The inverse of _to_grids: a (C', grids, H', W', G) as (N, C', H', W') (a view)."""
+        if self.group == 1:
+            return a[:, :, :, :, 0].transpose(1, 0, 2, 3)
+        out = np.empty((a.shape[0], self.grids, self.group, a.shape[2], a.shape[3]), dtype=a.dtype)
+        out[...] = a.transpose(0, 1, 4, 2, 3)
+        return out.reshape(a.shape[0], self.n, a.shape[2], a.shape[3]).transpose(1, 0, 2, 3)
 
     def row_weights(self, W):
         """W (F, C, kh, kw) as kh matrices (F, kw*C), columns ordered (v, c) like the buffer's rows."""
@@ -535,7 +562,7 @@ class _ShiftPlan:
         """The stacked zero-padded input, shape (kw*C, span)."""
         c = self.c
         xc = np.zeros((c, self.padded_cols), dtype=x.dtype)
-        self._pixels(xc, self.h, self.w)[...] = x.transpose(1, 2, 3, 0)
+        self._grids(xc, self.first_pixel)[:, :, :self.h, :self.w] = self._to_grids(x)
         if self.kw == 1:
             return xc
         xs = np.empty((self.kw, c, self.span), dtype=x.dtype)
@@ -546,7 +573,7 @@ class _ShiftPlan:
     def output(self, yw, bias, dest=None):
         """y (N, F, Ho, Wo) (+ bias) from the GEMMs' (F, out_cols) result."""
         y = np.empty((self.n, self.f, self.ho, self.wo), dtype=yw.dtype) if dest is None else dest
-        out = yw.reshape(self.f, self.ho, self.pitch, self.n)[:, :, :self.wo].transpose(3, 0, 1, 2)
+        out = self._from_grids(self._grids(yw, 0)[:, :, :self.ho, :self.wo])
         if bias is None:
             y[...] = out
         else:
@@ -555,20 +582,37 @@ class _ShiftPlan:
 
     def on_grid(self, dy, channels_first):
         """dy (N, F, Ho, Wo) placed on the output positions, zero elsewhere: (F, R) or (R, F)."""
-        ho, p, n, f = self.ho, self.pitch, self.n, self.f
+        f = self.f
         if channels_first:
             g = np.zeros((f, self.out_cols), dtype=dy.dtype)
-            g.reshape(f, ho, p, n)[:, :, :self.wo] = dy.transpose(1, 2, 3, 0)
+            self._grids(g, 0)[:, :, :self.ho, :self.wo] = self._to_grids(dy)
             return g[:, :self.cols]
         g = np.zeros((self.out_cols, f), dtype=dy.dtype)
-        g.reshape(ho, p, n, f)[:, :self.wo] = dy.transpose(2, 3, 0, 1)
+        view = g.reshape(self.grids, self.rows, self.pitch, self.group, f)[:, :self.ho, :self.wo]
+        if self.group == 1:
+            view[:, :, :, 0] = dy.transpose(0, 2, 3, 1)
+        else:
+            # in two steps: each image's maps pixel-major first, then the samples inward in runs
+            # of F (straight from dy every element would come from another image, 64 KB apart)
+            pix = np.empty((self.n, self.ho, self.wo, f), dtype=dy.dtype)
+            pix[...] = dy.transpose(0, 2, 3, 1)
+            view[...] = pix.reshape(self.grids, self.group, self.ho, self.wo, f).transpose(0, 2, 3, 1, 4)
         return g[:self.cols]
 
     def input_grad(self, dxc, dest=None):
         """dx (N, C, H, W) from the gradient of the padded input (C, padded_cols)."""
         dx = np.empty((self.n, self.c, self.h, self.w), dtype=dxc.dtype) if dest is None else dest
-        dx[...] = self._pixels(dxc, self.h, self.w).transpose(3, 0, 1, 2)
+        dx[...] = self._from_grids(self._grids(dxc, self.first_pixel)[:, :, :self.h, :self.w])
         return dx
+
+
+def _channels_first(x):
+    """x (N, C, H, W) copied to (C, N, H, W): the first of two steps that move the samples innermost
+    (each image's channel is one contiguous run, so this copy streams; straight to (C, H, W, N) every
+    element of a run would come from another image: the residual block's buffer 0.91 -> 0.45 ms)."""
+    out = np.empty((x.shape[1], x.shape[0]) + x.shape[2:], dtype=x.dtype)
+    out[...] = x.transpose(1, 0, 2, 3)
+    return out
 
 
 def _shift_forward(x, W, bias, geo, pads, dest=None):
