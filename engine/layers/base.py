@@ -108,9 +108,10 @@ class Layer:
     #: call when nobody needs this layer's input gradient (it reads only Input nodes); a layer may
     #: then skip computing it and return None (Dense does: it saves a third of the first layer's work).
     need_input_grad = True
-    #: True for an element-wise map g that never decreases (ReLU, leaky ReLU with alpha >= 0).
-    #: A max pool right after it may then run first: max(g(x)) = g(max(x)), and the gradients
-    #: agree too (see ``Network._swaps``), on a map a quarter of the size.
+    #: True for an element-wise map g that never decreases and is one-to-one wherever its
+    #: gradient is not zero, in floating point too (ReLU). A max pool right after it may then run
+    #: first: max(g(x)) = g(max(x)), and the gradients agree too, ties included (see
+    #: ``Network._swaps``), on a map a quarter of the size.
     commutes_with_max = False
 
     def max_pools(self, input_shape):
