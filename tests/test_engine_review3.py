@@ -158,3 +158,31 @@ def test_blocked_windows_on_a_batch_of_zero_or_one(n, dtype, monkeypatch):
     if n == 0:
         np.testing.assert_array_equal(g1["W"], 0.0)
         np.testing.assert_array_equal(g1["b"], 0.0)
+
+
+# -- the shift kernels' grids ------------------------------------------------------------------------
+@pytest.mark.parametrize("combo", [
+    dict(kernel_size=5, padding="valid"),                            # LeNet-5's 6 -> 16 layer
+    dict(kernel_size=2, padding="same"),                             # no padding at the bottom
+    dict(kernel_size=(1, 3), padding="same", dilation=(1, 2)),       # one row of taps
+    dict(kernel_size=3, padding="same"),
+])
+def test_shift_kernels_on_an_empty_batch(combo, monkeypatch):
+    """An empty batch (predict on an empty split) gave the shift kernels' plan a negative number of
+    columns ('negative dimensions are not allowed'); it ran before the grids per image came in."""
+    if not conv.blas.AVAILABLE:
+        pytest.skip("no direct BLAS binding here: the shift kernels are off")
+    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS_WHOLE", 1)
+    layer = Conv2D(16, **combo)
+    shape = (6, 14, 14)
+    layer.build([shape], np.random.default_rng(0), np.float32)
+    x = np.zeros((0,) + shape, np.float32)
+    out_shape = (0,) + layer.output_shape([shape])
+    assert layer.forward(x).shape == out_shape
+    y = layer.forward(x, training=True)
+    assert layer._cache[5]  # the shift kernels ran
+    assert y.shape == out_shape
+    assert layer.backward(np.zeros(out_shape, np.float32)).shape == x.shape
+    np.testing.assert_array_equal(layer.grads["W"], 0.0)
+    np.testing.assert_array_equal(layer.grads["b"], 0.0)

@@ -517,7 +517,8 @@ class _ShiftPlan:
         g = n if n > 1 and last * n <= SAMPLES_INNERMOST_BELOW * one_each else 1
         self.group = g  # G: samples per grid
         self.grids = n // g
-        self.cols = ((self.grids - 1) * q * p + last) * g  # R: the columns up to the last output
+        # R: the columns up to the last output (none for an empty batch: no grid, no output)
+        self.cols = ((self.grids - 1) * q * p + last) * g if self.grids else 0
         self.out_cols = self.grids * q * p * g  # whole grids (for reshaping)
         self.row_offsets = [u * dh * p * g for u in range(kh)]
         # the stacked buffer's width: the last row window ends at R + (kh-1)*dh*P*G
