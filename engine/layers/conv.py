@@ -409,8 +409,9 @@ def _conv_backward(dy, cols, wmat, geo, pads, x_shape, need_dx=True):
         # binding): dx is the "full" cross-correlation of dy with the filters flipped and their
         # F and C axes swapped, so it reuses the forward's contiguous wide-row im2col + GEMM
         # instead of a GEMM into window gradients and kh*kw strided adds back (A/B, one thread:
-        # equal at 64 -> 64 channels 3x3, 10-20% faster at 16-32 channels), and dx comes out
-        # C-contiguous for the next layer
+        # equal at 64 -> 64 channels 3x3, 10-20% faster at 16-32 channels); dx comes out
+        # C-contiguous, except with at most 32 input channels and F*kh*kw <= 32 (3 filters 3x3):
+        # the flipped filters are then few on few channels and dx is _conv_forward's view of wide rows
         span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         bpads = ((span_h - 1 - t, span_h - 1 - b), (span_w - 1 - l, span_w - 1 - r))
         # ('same' only, and not for few input channels: measured slower there, e.g. 1 -> 6 5x5)
