@@ -186,3 +186,47 @@ def test_shift_kernels_on_an_empty_batch(combo, monkeypatch):
     assert layer.backward(np.zeros(out_shape, np.float32)).shape == x.shape
     np.testing.assert_array_equal(layer.grads["W"], 0.0)
     np.testing.assert_array_equal(layer.grads["b"], 0.0)
+
+
+def test_swap_with_the_pool_as_an_output_and_not_across_dropout_or_batchnorm():
+    """The pool's own value may be an output (it is relu(pool(x)) either way); a Dropout or a
+    BatchNorm between the ReLU and the pool stops the swap (they do not commute with max)."""
+    from engine.layers import Dropout
+
+    def net_with(between=None):
+        net = Network("p")
+        net.add(Input((2, 6, 6)), name="x")
+        net.add(Conv2D(3, 3, padding="same"), ["x"], name="conv")
+        net.add(Activation("relu"), ["conv"], name="act")
+        last = "act"
+        if between is not None:
+            net.add(between, ["act"], name="mid")
+            last = "mid"
+        net.add(MaxPool2D(2), [last], name="pool")
+        net.add(Flatten(), ["pool"], name="flat")
+        net.add(Dense(2), ["flat"], name="out")
+        net.outputs = ["pool", "out"]
+        net.build(seed=2, dtype=np.float64)
+        return net
+
+    x = np.random.default_rng(6).standard_normal((4, 2, 6, 6))
+    dy = {"pool": np.random.default_rng(7).standard_normal((4, 3, 3, 3)),
+          "out": np.random.default_rng(8).standard_normal((4, 2))}
+    net = net_with()
+    results = []
+    for keep in (None, True):
+        out = (net.forward(x, training=True) if keep is None
+               else net.forward_with_activations(x, keep=True, training=True)[0])
+        assert bool(net._backward_swaps) == (keep is None)
+        dx = net.backward(dy)
+        results.append((out, dx, {p.name: p.grad.copy() for p in net.parameters()}))
+    (o1, dx1, g1), (o2, dx2, g2) = results
+    for k in o1:
+        np.testing.assert_array_equal(o1[k], o2[k])
+    np.testing.assert_array_equal(dx1, dx2)
+    for k in g1:
+        np.testing.assert_array_equal(g1[k], g2[k])
+    for between in (Dropout(0.5), BatchNorm()):
+        other = net_with(between)
+        other.forward(x, training=True)
+        assert other._backward_swaps == {}

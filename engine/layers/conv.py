@@ -18,6 +18,9 @@ How it is computed (fast, no Python loop over pixels or samples):
   ``(F, C*kh*kw)`` gives every output pixel of every filter of every sample at once. Backward: two
   more GEMMs give ``dW`` and the gradient of the windows; *col2im* adds the window gradients back onto
   the input with one vectorised strided add per kernel offset (``kh*kw`` adds), never per pixel.
+  With few filters on few channels at stride 1 (LeNet-5's first layer) the matrix is made a few
+  samples at a time, each block multiplied while in cache, and made again in backward instead of
+  kept (:class:`_WideWindows`); the output is then a view of wide rows, not C-contiguous.
 
 Where the time goes (residual block, 64 channels 16x16, batch 32, one training step): the five
 convolution passes (two forward, two dW, one dx; the block's own input needs no gradient) are about
