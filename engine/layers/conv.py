@@ -564,7 +564,8 @@ class _ShiftPlan:
         return dws.reshape(self.kh, self.kw, self.c, self.f).transpose(3, 2, 0, 1)
 
     def buffer(self, x):
-        """The stacked zero-padded input, shape (kw*C, span)."""
+        """The stacked zero-padded input, shape (kw*C, span) (one column tap, kw = 1: the padded
+        input itself, shape (C, padded_cols))."""
         c = self.c
         xc = np.zeros((c, self.padded_cols), dtype=x.dtype)
         self._grids(xc, self.first_pixel)[:, :, :self.h, :self.w] = self._to_grids(x)
