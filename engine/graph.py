@@ -530,8 +530,8 @@ class Network:
         max(g(x)) = g(max(x)) for a g that never decreases, and the same gradients: the pool sends
         each window's gradient to its first maximum, which is the same element before and after g
         wherever g'(x) is not zero (where g is flat, the gradient is zero both ways). (Not a leaky
-        ReLU with alpha > 0: alpha * x can round two inputs to one value, a tie after g that is
-        not one before it; see Activation.commutes_with_max.) Pooling first
+        ReLU: alpha * x can round two inputs to one value, a tie after g that is not one before
+        it; see Activation.commutes_with_max.) Pooling first
         applies g to a map a quarter of the size (2x2 pools), so LeNet-5's ReLUs cost a quarter.
         Pairs qualify when the activation's only reader is the pool, the pool reads nothing else,
         and neither the activation's value is asked for (an output or kept) nor the pool pads (the

@@ -68,7 +68,7 @@ def test_leaky_relu_rounding_ties_do_not_move_the_max_pool_gradient():
 
 @pytest.mark.parametrize("kind, alpha, swaps", [
     ("relu", None, True),
-    ("leaky_relu", 0.0, True),   # max(x, 0*x): a ReLU
+    ("leaky_relu", 0.0, False),  # 0 * inf = NaN: not quite a ReLU
     ("leaky_relu", 0.01, False),
     ("leaky_relu", 2.0, False),
     ("leaky_relu", -0.5, False),  # decreasing for x < 0

@@ -84,15 +84,16 @@ class Activation(Layer):
 
     @property
     def commutes_with_max(self):
-        """ReLU (and leaky ReLU with alpha 0, the same map): see Layer.commutes_with_max.
+        """ReLU only: see Layer.commutes_with_max.
 
         A leaky ReLU with alpha > 0 also never decreases, but alpha * x rounds two different
         negative x to one float now and then (float32, alpha 0.01: about one neighbouring pair in
         six), and where such a pair shares a pool window the pool's first maximum after g is
-        another input than before g: the gradient would go elsewhere. ReLU's only ties are its
-        zeros, whose gradient is zero either way round.
+        another input than before g: the gradient would go elsewhere. (With alpha 0 it computes
+        0 * inf = NaN for an infinite input, which a pool run first could skip.) ReLU's only ties
+        are its zeros, whose gradient is zero either way round.
         """
-        return self.kind == "relu" or (self.kind == "leaky_relu" and self.alpha == 0)
+        return self.kind == "relu"
 
     def forward(self, x, training=False):
         """x : ndarray of shape (batch, ...) -> a = g(x), same shape.
