@@ -113,8 +113,9 @@ CONSUMERS = {
 def test_a_few_channel_conv_output_view_reads_like_a_compact_array(consumer, monkeypatch):
     """Few filters on few channels return a view of wide rows (not C-contiguous): every kind of
     reader gives the outputs and gradients it gives with the whole-matrix (compact) output."""
-    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS", 4)
-    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS_WHOLE", 4)
+    # the 2-channel convolutions take the blocked windows, a 3-channel reader the shift kernels
+    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS", 3)
+    monkeypatch.setattr(conv, "SHIFT_MIN_CHANNELS_WHOLE", 3)
     x = np.random.default_rng(0).standard_normal((5, 2, 6, 7))
     dy = np.random.default_rng(1).standard_normal((5, 2))
     results = []
@@ -123,6 +124,8 @@ def test_a_few_channel_conv_output_view_reads_like_a_compact_array(consumer, mon
         net = _few_channel_conv_net(CONSUMERS[consumer])
         y = net.forward(x, training=True)
         assert isinstance(net["conv"]._cache[0], conv._WideWindows) == blocked
+        if consumer == "shift_conv":
+            assert net["c3"]._cache[5] == conv.blas.AVAILABLE
         dx = net.backward(dy)
         results.append((y, dx, {p.name: p.grad.copy() for p in net.parameters()}))
     (y1, dx1, g1), (y2, dx2, g2) = results
