@@ -182,3 +182,20 @@ def test_a_value_the_form_cannot_show_is_kept_until_edited(window, tmp_path):
     assert doc.data["options"] == {"n": "many", "noise": 30}
     c.data_options.widgets["n"].setValue(200)
     assert doc.data["options"] == {"n": 200, "noise": 30}
+
+
+def test_a_dev_share_refused_under_a_train_ratio_says_what_to_do(window):
+    """With a train ratio set the test spin box is locked (greyed) at its old share; a dev share of
+    85 % was refused with 'dev (0.85) and test (0.2) leave nothing to train on', naming a share
+    the user cannot change and that the split line says is not used (test 40 %)."""
+    win = window("spiral")
+    c, doc = win.training_dock.controls, win.document
+    c.data_options.widgets["train_ratio"].setValue(60)
+    assert not c.test.isEnabled()
+    c.dev.setValue(85)
+    assert doc.data["split"]["dev"] == 0.1 and c.data_error.isVisible()
+    text = c.data_error.text()
+    assert "train ratio" in text and "20 %" in text and "below 80 %" in text, text
+    # following the advice works
+    c.dev.setValue(75)
+    assert doc.data["split"]["dev"] == 0.75 and not c.data_error.isVisible()

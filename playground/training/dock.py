@@ -506,6 +506,18 @@ class TrainingDock(QDockWidget):
         it: the status says what is wrong, and the form may be how the user mends it."""
         from engine.data import load_dataset, validate_data
 
+        split = data.get("split") if isinstance(data, dict) else None
+        opts = data.get("options") if isinstance(data, dict) else None
+        try:
+            dev, test = float(split["dev"]), float(split["test"])
+            ratio = opts.get("train_ratio") if isinstance(opts, dict) else None
+        except (TypeError, KeyError, ValueError):
+            dev = test = ratio = None
+        if ratio is not None and dev is not None and dev + test >= 1:
+            # the test spin box is locked under a train ratio: say so, and what dev share fits
+            return (f"a dev share of {100 * dev:.0f} % and the test share of {100 * test:.0f} % (locked while "
+                    f"a train ratio is set, still checked) leave nothing to train on: choose a dev share "
+                    f"below {100 * (1 - test):.0f} %, or clear the train ratio to change the test share")
         try:
             validate_data(self._without_old_faults(data))
             if data.get("name") == (self.doc.data or {}).get("name") and self.splits is not None:
