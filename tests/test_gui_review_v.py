@@ -199,3 +199,20 @@ def test_a_dev_share_refused_under_a_train_ratio_says_what_to_do(window):
     # following the advice works
     c.dev.setValue(75)
     assert doc.data["split"]["dev"] == 0.75 and not c.data_error.isVisible()
+
+
+def test_a_long_reconnection_message_keeps_the_undo_hint_in_sight(window):
+    """Deleting res2 of resnet_mini connects res1 -> res3, which does not fit; the status bar message
+    (227 characters) put '(Ctrl+Z undoes)' after the whole reason, past the right edge of a
+    1280 px status bar. What happened and how to undo it come first; the reason (also on the red
+    card) follows."""
+    win = window("resnet_mini")
+    sc = win.scene
+    sc.select_node("res2")
+    assert sc.delete_selection()
+    msg = win.statusBar().currentMessage()
+    assert msg.startswith("Deleted res2; connected res1 \u2192 res3 (Ctrl+Z undoes). ")
+    assert "ResidualIdentityBlock 'res3'" in msg and "ResidualConvBlock" in msg  # the reason is still said
+    head = msg[:msg.index("(Ctrl+Z undoes)") + len("(Ctrl+Z undoes)")]
+    assert win.statusBar().fontMetrics().horizontalAdvance(head) < win.statusBar().width() - 150
+    assert sc.nodes["res3"].is_error

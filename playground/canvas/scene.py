@@ -493,13 +493,13 @@ class CanvasScene(QGraphicsScene):
                 parts.append(f"{dst} has no input now")
             else:
                 parts.append(f"{dst} lost its input from {blocker}")
-        msg = "; ".join(parts)
+        msg = "; ".join(parts) + " (Ctrl+Z undoes)"
         errors = {r["name"]: r["error"] for r in self.document.summary_rows() if r.get("error")}
         for _src, dst in made:
-            if dst in errors:  # the reconnection does not fit: say why (the node is red too)
-                msg += f". {errors[dst]}"
+            if dst in errors:  # the reconnection does not fit: say why (the node is red too), after
+                msg += f". {errors[dst]}"  # the undo hint (a long reason runs past the status bar)
                 break
-        return msg + " (Ctrl+Z undoes)"
+        return msg
 
     def _delete_links(self, links, verb):
         if len(links) == 1:
