@@ -216,3 +216,34 @@ def test_a_long_reconnection_message_keeps_the_undo_hint_in_sight(window):
     head = msg[:msg.index("(Ctrl+Z undoes)") + len("(Ctrl+Z undoes)")]
     assert win.statusBar().fontMetrics().horizontalAdvance(head) < win.statusBar().width() - 150
     assert sc.nodes["res3"].is_error
+
+
+def test_a_layer_put_into_a_link_where_it_does_not_fit_says_why(window):
+    """A delete whose reconnection does not fit says why in the status bar; a layer dropped into a
+    link where it does not fit (an Embedding between fc1 and relu3: fc2 then gets a sequence) only
+    said 'Inserted embedding between fc1 and relu3', with a card further on turning red (and a
+    paste after the selected layer the same)."""
+    win = window("lenet5")
+    sc = win.scene
+    at = sc.links[("fc1", "relu3")].path().pointAtPercent(0.5)
+    name = sc.add_layer_at("Embedding", at, onto_link=True)
+    assert name and win.document.network.nodes[name].inputs == ["fc1"]
+    msg = win.statusBar().currentMessage()
+    assert msg.startswith(f"Inserted {name} between fc1 and relu3 (Ctrl+L tidies the layout, Ctrl+Z undoes). ")
+    assert "Dense 'fc2' needs a flat" in msg and sc.nodes["fc2"].is_error
+    win.undo()
+    # one that fits says nothing more
+    name = sc.add_layer_at("Dropout", at, onto_link=True)
+    assert win.statusBar().currentMessage() == (f"Inserted {name} between fc1 and relu3 "
+                                                "(Ctrl+L tidies the layout, Ctrl+Z undoes)")
+    win.undo()
+    # the same for a layer pasted after the selected one: a copy of pool1 after fc1
+    sc.select_node("pool1")
+    win.copy()
+    sc.clearSelection()
+    sc.select_node("fc1")
+    names = win.paste()
+    assert len(names) == 1
+    msg = win.statusBar().currentMessage()
+    assert msg.startswith(f"Pasted {names[0]} between fc1 and relu3 (Ctrl+L tidies the layout, Ctrl+Z undoes). ")
+    assert sc.nodes[names[0]].is_error and f"'{names[0]}'" in msg

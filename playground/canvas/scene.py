@@ -312,10 +312,23 @@ class CanvasScene(QGraphicsScene):
             c["nodes"].append({"name": name, "type": type_name, "config": cfg, "inputs": [src],
                                "meta": {"pos": [float(pos[0]), float(pos[1])]}})
 
+        had = self._errors()
         if not self._try(self.document.edit_graph, f"Add {type_name} '{name}' between {src} and {dst}", mutate):
             return None
-        self.message.emit(f"Inserted {name} between {src} and {dst} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
+        self.message.emit(f"Inserted {name} between {src} and {dst} (Ctrl+L tidies the layout, Ctrl+Z undoes)"
+                          + self._new_error(had))
         return name
+
+    def _errors(self):
+        """{node: its shape error} of the network now."""
+        return {r["name"]: r["error"] for r in self.document.summary_rows() if r.get("error")}
+
+    def _new_error(self, had):
+        """'. <reason>' for the first node (in graph order) an edit turned red, else ''."""
+        for name, error in self._errors().items():
+            if had.get(name) != error:
+                return f". {error}"
+        return ""
 
     def insert_on_selected_link(self, type_name):
         """The palette's double-click with one link (and no layer) selected: the layer goes into
@@ -594,9 +607,10 @@ class CanvasScene(QGraphicsScene):
             c["nodes"].extend(entries)
 
         where = f"between {after} and {consumers[0]}" if between else f"after {after}"
+        had = self._errors()
         if not self._try(self.document.edit_graph, f"Paste {what} {where}", mutate):
             return []
-        self.message.emit(f"Pasted {what} {where} (Ctrl+L tidies the layout, Ctrl+Z undoes)")
+        self.message.emit(f"Pasted {what} {where} (Ctrl+L tidies the layout, Ctrl+Z undoes)" + self._new_error(had))
         return [e["name"] for e in entries]
 
     def _free_spot(self, x, y, exclude=(), height=90.0):
