@@ -247,3 +247,26 @@ def test_a_layer_put_into_a_link_where_it_does_not_fit_says_why(window):
     msg = win.statusBar().currentMessage()
     assert msg.startswith(f"Pasted {names[0]} between fc1 and relu3 (Ctrl+L tidies the layout, Ctrl+Z undoes). ")
     assert sc.nodes[names[0]].is_error and f"'{names[0]}'" in msg
+
+
+def test_an_evaluation_of_the_previous_data_says_so_after_a_data_edit(qtbot, window):
+    """After a run the Evaluation said 'dev: accuracy 52.00% on 50 examples'; with 'images per digit'
+    raised from 50 to 100 (dev set now 100 examples) it went on saying so, as if about the data now."""
+    win = window("digits_mlp")
+    dock = win.training_dock
+    c, ev = dock.controls, dock.evaluation
+    c.epochs.setValue(1)
+    c.data_options.widgets["per_class"].setValue(50)
+    dock.tabs.setCurrentWidget(ev)
+    with qtbot.waitSignal(ev.evaluated, timeout=90000):
+        assert dock.train()
+    qtbot.waitUntil(lambda: dock.state == "idle", timeout=10000)
+    assert ev.summary.text().startswith("dev: accuracy") and "on 50 examples" in ev.summary.text()
+    c.data_options.widgets["per_class"].setValue(100)
+    assert "100 dev" in dock.status.text()
+    text = ev.summary.text()
+    assert "previous data" in text and "Evaluate" in text, text
+    # evaluating again reports on the data now
+    with qtbot.waitSignal(ev.evaluated, timeout=30000):
+        ev.eval_button.click()
+    assert ev.summary.text().startswith("dev: accuracy") and "on 100 examples" in ev.summary.text()

@@ -43,6 +43,9 @@ class _Table(QTableWidget):
         return hint
 
 
+#: what the summary line starts with once the data changed after an evaluation
+STALE_PREFIX = "Of the previous data (press Evaluate for the data now): "
+
 #: examples per predict call of an evaluation (a multiple of Network.predict's 512-example batches,
 #: so chunking changes no number); progress is reported after each chunk.
 EVAL_CHUNK = 2048
@@ -406,6 +409,11 @@ class EvaluationPanel(QWidget):
         snapshot : optional callable returning a predict function over a private copy of the network,
         called in the GUI thread when a background evaluation starts (so edits or a new run meanwhile
         change nothing it reads); without it the background thread calls ``predict``."""
+        if self.report is not None and splits is not self._splits and self._splits is not None:
+            # the tables stay for comparison, but they no longer describe the data now
+            text = self.summary.text()
+            if not text.startswith(STALE_PREFIX):
+                self.summary.setText(STALE_PREFIX + text)
         self._predict = predict
         self._snapshot = snapshot
         self._splits = splits
