@@ -43,8 +43,9 @@ class _Table(QTableWidget):
         return hint
 
 
-#: what the summary line starts with once the data changed after an evaluation
-STALE_PREFIX = "Of the previous data (press Evaluate for the data now): "
+#: what the summary line starts with once the data changed after an evaluation (short: a second
+#: line would push the tenth row of the confusion matrix out of a 1280x800 window's dock)
+STALE_PREFIX = "Previous data (press Evaluate): "
 
 #: examples per predict call of an evaluation (a multiple of Network.predict's 512-example batches,
 #: so chunking changes no number); progress is reported after each chunk.
