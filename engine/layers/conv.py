@@ -346,14 +346,14 @@ class _WideWindows:
         es = xpf.itemsize
         per = max(1, parallel.BLOCK_SIZE // max(1, c * kh * kw * lw))
         buf = np.empty((c, kh, kw, min(per, n), lw), dtype=xpf.dtype)
+        # one window view of the whole batch, sliced per block (as_strided costs microseconds a call)
+        win = as_strided(xpf, shape=(c, kh, kw, n, lw),
+                         strides=(xpf.strides[1], self.dh * self.wp * es, self.dw * es, xpf.strides[0], es),
+                         writeable=False)
         for a in range(0, n, per):
             z = min(n, a + per)
-            blk = xpf[a:z]
-            win = as_strided(blk, shape=(c, kh, kw, z - a, lw),
-                             strides=(blk.strides[1], self.dh * self.wp * es, self.dw * es, blk.strides[0], es),
-                             writeable=False)
             cols = buf[:, :, :, :z - a]
-            cols[...] = win
+            cols[...] = win[:, :, :, a:z]
             yield a, z, cols.reshape(c * kh * kw, z - a, lw)
 
     def weight_gradient(self, dy, f, wo):
