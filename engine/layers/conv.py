@@ -578,8 +578,14 @@ class _ShiftPlan:
 
     def output(self, yw, bias, dest=None):
         """y (N, F, Ho, Wo) (+ bias) from the GEMMs' (F, out_cols) result."""
-        y = np.empty((self.n, self.f, self.ho, self.wo), dtype=yw.dtype) if dest is None else dest
         out = self._from_grids(self._grids(yw, 0)[:, :, :self.ho, :self.wo])
+        if dest is None and self.group > 1:
+            # out is already a view of its own (F, N, Ho, Wo) copy: y is that view (not
+            # C-contiguous; every layer reads views), one copy fewer
+            if bias is not None:
+                out += bias[:, None, None]
+            return out
+        y = np.empty((self.n, self.f, self.ho, self.wo), dtype=yw.dtype) if dest is None else dest
         if bias is None:
             y[...] = out
         else:
