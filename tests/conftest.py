@@ -55,6 +55,28 @@ def tiny_document():
     }
 
 
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests():
+    """No automatic cycle collection during a test, one after it (the app does the same with a
+    timer, see playground/app.py). A collection can start at any allocation, also inside a Qt call
+    that holds one of Qt's signal-slot locks: pytest-qt's disconnect after waitSignal allocates an
+    exception, the collector deletes a Qt object left over from an earlier test, its destructor
+    waits for that same lock, and the run hangs (seen in CI in test_gui_document). Everything the
+    test made is in the youngest generation, so collecting that one is enough and cheap (a full
+    collection after every test doubled the suite's time); older generations are collected by
+    Python as usual between tests, outside any Qt call."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect(0)
+        if enabled:
+            gc.enable()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _release_qt_clipboard_at_exit():
     """Copy/paste tests leave a Python-made QMimeData on the clipboard; Qt would delete it after
