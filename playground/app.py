@@ -96,14 +96,7 @@ def main(argv=None):
         return 1
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
-    # Python's cycle collector may run at any allocation, in any thread: in the training thread
-    # (deleting a Qt object there crashes Qt), or inside a Qt call that holds one of Qt's
-    # signal-slot locks (a disconnect: the collected object's destructor waits for that same lock
-    # and the window freezes; seen in the test suite). pyqtgraph's GarbageCollector turns automatic
-    # collection off and collects from a timer on the GUI thread instead, between events.
-    from pyqtgraph.util.garbage_collector import GarbageCollector
-
-    app._garbage_collector = GarbageCollector(interval=1.0)
+    collect_garbage_on_gui_thread(app)
     app.setApplicationName("Network Playground")
     app.setOrganizationName("network-playground")
     app.setApplicationDisplayName("Network Playground")
@@ -121,6 +114,21 @@ def main(argv=None):
     code = app.exec()
     release_clipboard()
     return code
+
+
+def collect_garbage_on_gui_thread(app):
+    """Turn Python's automatic cycle collection off and collect from a timer on the GUI thread.
+
+    The collector may otherwise run at any allocation, in any thread: in the training thread
+    (deleting a Qt object there crashes Qt), or inside a Qt call that holds one of Qt's signal-slot
+    locks (a disconnect: the collected object's destructor waits for that same lock and the window
+    freezes; seen in the test suite). pyqtgraph's GarbageCollector does this, between events.
+    Returns the collector (kept on ``app``).
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    app._garbage_collector = GarbageCollector(interval=1.0)
+    return app._garbage_collector
 
 
 def release_clipboard():
