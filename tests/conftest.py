@@ -29,6 +29,28 @@ def preset_path():
 
 
 @pytest.fixture
+def preset_window(qtbot, tmp_path):
+    """preset_window(preset=None, size=(1280, 800)) -> a shown main window (see gui_support), with
+    presets/<preset>.json opened as a preset; its training dock is shut down and every window
+    closed after the test."""
+    from gui_support import close_window, shown_window
+
+    wins = []
+
+    def make(preset=None, size=(1280, 800)):
+        win = shown_window(qtbot, tmp_path, size=size)
+        if preset:
+            assert win.open_file(os.path.join(PRESETS_DIR, f"{preset}.json"), as_preset=True)
+        wins.append(win)
+        return win
+
+    yield make
+    for w in wins:
+        w.training_dock.shutdown()
+        close_window(w)
+
+
+@pytest.fixture
 def load_preset_dict():
     """load_preset_dict("spiral") -> the preset document as a plain dict."""
     def get(name):

@@ -18,7 +18,6 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox  # noqa: E402
 
-from gui_support import close_window, shown_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -27,25 +26,10 @@ PRESETS = ROOT / "presets"
 ARTIFACTS = ROOT / "artifacts"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    wins = []
-
-    def make(preset=None, size=(1280, 800)):
-        win = shown_window(qtbot, tmp_path, size=size)
-        if preset:
-            assert win.open_file(PRESETS / f"{preset}.json", as_preset=True)
-        wins.append(win)
-        return win
-
-    yield make
-    for w in wins:
-        w.training_dock.shutdown()
-        close_window(w)
 
 
-def test_the_form_shows_the_declared_options_of_each_data_set(window):
-    win = window("spiral")
+def test_the_form_shows_the_declared_options_of_each_data_set(preset_window):
+    win = preset_window("spiral")
     c = win.training_dock.controls
     form = c.data_options
     assert list(form.widgets) == ["noise", "n", "train_ratio"]
@@ -83,8 +67,8 @@ def test_the_form_shows_the_declared_options_of_each_data_set(window):
     assert "images per digit" not in texts and "noise" not in texts and "files" in texts
 
 
-def test_option_split_and_seed_edits_go_into_the_document_undoably(qtbot, window):
-    win = window("spiral")
+def test_option_split_and_seed_edits_go_into_the_document_undoably(qtbot, preset_window):
+    win = preset_window("spiral")
     doc, dock = win.document, win.training_dock
     c = dock.controls
     assert not doc.modified
@@ -118,7 +102,7 @@ def test_option_split_and_seed_edits_go_into_the_document_undoably(qtbot, window
     assert not doc.modified  # back where it was opened
 
 
-def test_untouched_options_keep_the_documents_spelling(window, tmp_path):
+def test_untouched_options_keep_the_documents_spelling(preset_window, tmp_path):
     """A noise written as a fraction (0.1 = 10 %) shows as 10 % and is not rewritten by an edit of
     another option."""
     import json
@@ -127,7 +111,7 @@ def test_untouched_options_keep_the_documents_spelling(window, tmp_path):
     d["data"]["options"] = {"noise": 0.1, "n": 1000}
     path = tmp_path / "fraction.json"
     path.write_text(json.dumps(d), encoding="utf-8")
-    win = window()
+    win = preset_window()
     assert win.open_file(path)
     form = win.training_dock.controls.data_options
     assert form.widgets["noise"].value() == 10
@@ -135,8 +119,8 @@ def test_untouched_options_keep_the_documents_spelling(window, tmp_path):
     assert win.document.data["options"] == {"noise": 0.1, "n": 600}
 
 
-def test_bad_values_are_refused_with_a_message_and_nothing_is_lost(qtbot, window):
-    win = window("spiral")
+def test_bad_values_are_refused_with_a_message_and_nothing_is_lost(qtbot, preset_window):
+    win = preset_window("spiral")
     doc, dock = win.document, win.training_dock
     c = dock.controls
     c.data_options.widgets["noise"].setValue(20)
@@ -163,7 +147,7 @@ def test_bad_values_are_refused_with_a_message_and_nothing_is_lost(qtbot, window
     assert not c.data_error.isVisible() and doc.data["options"]["n"] == 500
 
 
-def test_a_run_trains_on_the_edited_options(qtbot, window, monkeypatch):
+def test_a_run_trains_on_the_edited_options(qtbot, preset_window, monkeypatch):
     import playground.training.dock as dock_module
 
     seen = []
@@ -174,7 +158,7 @@ def test_a_run_trains_on_the_edited_options(qtbot, window, monkeypatch):
             super().__init__(network, splits, config, **kw)
 
     monkeypatch.setattr(dock_module, "TrainingWorker", Recording)
-    win = window("digits_mlp")
+    win = preset_window("digits_mlp")
     dock = win.training_dock
     dock.controls.epochs.setValue(1)
     dock.controls.data_options.widgets["per_class"].setValue(30)
@@ -233,10 +217,10 @@ def _check_readable(qtbot, ev, size):
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1600, 1000), (1920, 1080)])
-def test_evaluation_tables_are_readable_at_1280_1600_and_1920(qtbot, window, size):
+def test_evaluation_tables_are_readable_at_1280_1600_and_1920(qtbot, preset_window, size):
     """At 1280x800 (first start) the Evaluation tables were squeezed to ~140 px each with their
     columns cut and scrolled sideways. Screenshots: artifacts/evaluation_<w>x<h>.png."""
-    win = window("digits_mlp", size=size)
+    win = preset_window("digits_mlp", size=size)
     dock = win.training_dock
     ev = dock.evaluation
     dock.controls.epochs.setValue(1)

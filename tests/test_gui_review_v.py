@@ -14,28 +14,12 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QScrollArea  # noqa: E402
 
-from gui_support import close_window, shown_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    wins = []
-
-    def make(preset=None, size=(1280, 800)):
-        win = shown_window(qtbot, tmp_path, size=size)
-        if preset:
-            assert win.open_file(PRESETS / f"{preset}.json", as_preset=True)
-        wins.append(win)
-        return win
-
-    yield make
-    for w in wins:
-        w.training_dock.shutdown()
-        close_window(w)
 
 
 def _settings_scroll(dock):
@@ -47,11 +31,11 @@ def _settings_scroll(dock):
 
 
 @pytest.mark.parametrize("dataset", ["spiral", "mnist"])
-def test_the_split_line_never_widens_the_settings_column(qtbot, window, dataset):
+def test_the_split_line_never_widens_the_settings_column(qtbot, preset_window, dataset):
     """With a train ratio set ('train 54 %, dev 6 %, test 40 % (train ratio 60 %)') or MNIST
     ('... test: MNIST's own 10,000') the split line was one unbreakable line wider than the
     settings column at 1280 px: a horizontal scroll bar, and the spin boxes and the line cut."""
-    win = window("spiral")
+    win = preset_window("spiral")
     dock = win.training_dock
     c = dock.controls
     area = _settings_scroll(dock)
@@ -81,7 +65,7 @@ def _drag(view, scene_pt, mime, leave=False):
     return pt
 
 
-def test_the_drop_hint_goes_when_the_drag_leaves_the_link(window):
+def test_the_drop_hint_goes_when_the_drag_leaves_the_link(preset_window):
     """Dragging a palette layer over a link says 'Drop to put the Dropout between fc1 and relu3';
     moved on to empty canvas (or out of the view, or dropped there) the status bar kept saying it,
     though a drop there adds the layer unconnected."""
@@ -90,7 +74,7 @@ def test_the_drop_hint_goes_when_the_drag_leaves_the_link(window):
 
     from playground.canvas.palette import layer_mime
 
-    win = window("lenet5")
+    win = preset_window("lenet5")
     sc, view, doc = win.scene, win.view, win.document
     at = sc.links[("fc1", "relu3")].path().pointAtPercent(0.5)
     empty = QPointF(at.x(), at.y() + 300)
@@ -115,10 +99,10 @@ def test_the_drop_hint_goes_when_the_drag_leaves_the_link(window):
     assert "between fc1 and relu3" not in status()
 
 
-def test_a_refusal_message_goes_when_undo_changes_the_data(window):
+def test_a_refusal_message_goes_when_undo_changes_the_data(preset_window):
     """'Not applied: dev (0.9) ...' stayed under the data settings after Ctrl+Z had put other
     values into the form: it spoke of an edit that was no longer on screen."""
-    win = window("spiral")
+    win = preset_window("spiral")
     c = win.training_dock.controls
     doc = win.document
     c.data_options.widgets["noise"].setValue(35)
@@ -142,12 +126,12 @@ def _open_with_options(win, tmp_path, options):
 
 
 @pytest.mark.parametrize("options", [{"noise": 500}, {"n": 5}, {"noise": 0.1, "foo": 1}])
-def test_a_document_with_bad_data_options_can_still_be_edited_and_mended(window, tmp_path, options):
+def test_a_document_with_bad_data_options_can_still_be_edited_and_mended(preset_window, tmp_path, options):
     """A document whose data options are already out of range (edited by hand) could not take any
     data edit: a new data seed was refused because of the noise of 500 that was there before
     (and the form, which shows the nearest valid value, gave no way to see why). An edit that does
     not add a problem goes in; the status keeps saying what is wrong; mending the value works."""
-    win = window()
+    win = preset_window()
     dock = win.training_dock
     c, doc = dock.controls, win.document
     _open_with_options(win, tmp_path, options)
@@ -172,10 +156,10 @@ def test_a_document_with_bad_data_options_can_still_be_edited_and_mended(window,
     assert doc.data["options"] == options and doc.data["seed"] == 5
 
 
-def test_a_value_the_form_cannot_show_is_kept_until_edited(window, tmp_path):
+def test_a_value_the_form_cannot_show_is_kept_until_edited(preset_window, tmp_path):
     """n: 'many' shows as the spin box's minimum (10); any other data edit wrote that 10 into the
     document as if the user had chosen it."""
-    win = window()
+    win = preset_window()
     c, doc = win.training_dock.controls, win.document
     _open_with_options(win, tmp_path, {"n": "many", "noise": 20})
     c.data_options.widgets["noise"].setValue(30)
@@ -184,11 +168,11 @@ def test_a_value_the_form_cannot_show_is_kept_until_edited(window, tmp_path):
     assert doc.data["options"] == {"n": 200, "noise": 30}
 
 
-def test_a_dev_share_refused_under_a_train_ratio_says_what_to_do(window):
+def test_a_dev_share_refused_under_a_train_ratio_says_what_to_do(preset_window):
     """With a train ratio set the test spin box is locked (greyed) at its old share; a dev share of
     85 % was refused with 'dev (0.85) and test (0.2) leave nothing to train on', naming a share
     the user cannot change and that the split line says is not used (test 40 %)."""
-    win = window("spiral")
+    win = preset_window("spiral")
     c, doc = win.training_dock.controls, win.document
     c.data_options.widgets["train_ratio"].setValue(60)
     assert not c.test.isEnabled()
@@ -201,12 +185,12 @@ def test_a_dev_share_refused_under_a_train_ratio_says_what_to_do(window):
     assert doc.data["split"]["dev"] == 0.75 and not c.data_error.isVisible()
 
 
-def test_a_long_reconnection_message_keeps_the_undo_hint_in_sight(window):
+def test_a_long_reconnection_message_keeps_the_undo_hint_in_sight(preset_window):
     """Deleting res2 of resnet_mini connects res1 -> res3, which does not fit; the status bar message
     (227 characters) put '(Ctrl+Z undoes)' after the whole reason, past the right edge of a
     1280 px status bar. What happened and how to undo it come first; the reason (also on the red
     card) follows."""
-    win = window("resnet_mini")
+    win = preset_window("resnet_mini")
     sc = win.scene
     sc.select_node("res2")
     assert sc.delete_selection()
@@ -218,12 +202,12 @@ def test_a_long_reconnection_message_keeps_the_undo_hint_in_sight(window):
     assert sc.nodes["res3"].is_error
 
 
-def test_a_layer_put_into_a_link_where_it_does_not_fit_says_why(window):
+def test_a_layer_put_into_a_link_where_it_does_not_fit_says_why(preset_window):
     """A delete whose reconnection does not fit says why in the status bar; a layer dropped into a
     link where it does not fit (an Embedding between fc1 and relu3: fc2 then gets a sequence) only
     said 'Inserted embedding between fc1 and relu3', with a card further on turning red (and a
     paste after the selected layer the same)."""
-    win = window("lenet5")
+    win = preset_window("lenet5")
     sc = win.scene
     at = sc.links[("fc1", "relu3")].path().pointAtPercent(0.5)
     name = sc.add_layer_at("Embedding", at, onto_link=True)
@@ -249,10 +233,10 @@ def test_a_layer_put_into_a_link_where_it_does_not_fit_says_why(window):
     assert sc.nodes[names[0]].is_error and f"'{names[0]}'" in msg
 
 
-def test_an_evaluation_of_the_previous_data_says_so_after_a_data_edit(qtbot, window):
+def test_an_evaluation_of_the_previous_data_says_so_after_a_data_edit(qtbot, preset_window):
     """After a run the Evaluation said 'dev: accuracy 52.00% on 50 examples'; with 'images per digit'
     raised from 50 to 100 (dev set now 100 examples) it went on saying so, as if about the data now."""
-    win = window("digits_mlp")
+    win = preset_window("digits_mlp")
     dock = win.training_dock
     c, ev = dock.controls, dock.evaluation
     c.epochs.setValue(1)
